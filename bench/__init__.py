@@ -1,0 +1,1 @@
+"""ARGMINN-Bench: the harness (CLI, suites, runner, methods, metrics, report)."""

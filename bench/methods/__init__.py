@@ -1,0 +1,1 @@
+"""Interpretation methods, one module each."""

@@ -1,0 +1,1 @@
+"""Metrics scored against the planted truth, one module per family."""

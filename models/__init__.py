@@ -1,0 +1,1 @@
+"""Models: ARGMINN and the standard-CNN baselines."""
