@@ -22,3 +22,7 @@ from .motifs import (
     read_motif_file,
     write_meme,
 )
+from .backgrounds import BackgroundModel, base_frequencies, dinucleotide_frequencies, markov_transitions
+from .grammar import ResolvedSpec, SpecError, parse_spec
+from .presets import PAPER_PRESETS, list_presets, load_preset, preset_path
+from .simulate import simulate
