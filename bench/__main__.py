@@ -2,6 +2,10 @@
 
 Commands
 --------
+run        run a suite: simulate, train, interpret, score, write results and the report
+validate   check a suite file completely without running anything
+list       list the simulations, models, methods and metrics a suite can name
+report     rebuild the report from a results table
 simulate   simulate a dataset from a spec (YAML file or preset name) into a directory
 """
 
@@ -47,10 +51,126 @@ def _cmd_simulate(args) -> int:
     return 0
 
 
+def _load_suite_or_exit(path):
+    from .suite import SuiteError, load_suite
+
+    try:
+        return load_suite(path)
+    except SuiteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def _cmd_validate(args) -> int:
+    suite = _load_suite_or_exit(args.suite)
+    if suite is None:
+        return 2
+    n_cells = sum(1 for _ in suite.cells())
+    print(f"{args.suite}: valid suite {suite.name!r} ({suite.hash})")
+    print(f"  simulations: {', '.join(s.label for s in suite.simulations)}")
+    print(f"  models:      {', '.join(m.label for m in suite.models)}")
+    print(f"  methods:     {', '.join(m.label for m in suite.methods) or '(none)'}")
+    print(f"  metrics:     {', '.join(suite.metrics)}")
+    print(f"  seeds:       {suite.seeds}  ->  {n_cells} cells; output {suite.output}")
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from . import registry
+
+    print(registry.describe(args.what))
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from .executors import make_executor
+    from .runner import run_suite
+
+    suite = _load_suite_or_exit(args.suite)
+    if suite is None:
+        return 2
+    if args.out:
+        suite.output = Path(args.out)
+    ex = suite.raw.executor
+    kind = args.executor or ex.kind
+    try:
+        executor = make_executor(kind, args.workers or ex.workers, args.address or ex.address)
+    except (RuntimeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    summary = run_suite(suite, executor=executor, progress=not args.quiet, report=not args.no_report)
+    df = summary.results
+    counts = df.drop_duplicates(["simulation", "model", "seed", "method", "status"]).status.value_counts()
+    print(f"suite {suite.name}: {len(df)} result rows in {summary.wall_s:.1f} s "
+          f"({', '.join(f'{k} {v}' for k, v in counts.items())})")
+    print("cache: " + ", ".join(f"{k} {v['hits']} reused/{v['misses']} computed" for k, v in summary.counters.items()))
+    for key in ("parquet", "csv", "report"):
+        if key in summary.paths:
+            print(f"  {key}: {summary.paths[key]}")
+    if summary.n_failed:
+        failed = df[df.status == "failed"]
+        print(f"{summary.n_failed} cells had failures:", file=sys.stderr)
+        for r in failed.head(20).itertuples():
+            print(f"  {r.simulation} / {r.model} / seed {r.seed} / {r.method}: {r.reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from .report import build_report
+    from .results import read_results
+
+    try:
+        df = read_results(args.results)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    res = Path(args.results)
+    cache_root = (res if res.is_dir() else res.parent) / "cache"
+    path = build_report(df, args.out, title=args.title or str(df.suite.iloc[0]) if len(df) else "results",
+                        cache_root=cache_root if cache_root.exists() else None)
+    print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run", help="run a benchmark suite end to end (resumes from its cache)",
+        description="Simulate, train, interpret and score every cell of a suite; write results.parquet, "
+                    "results.csv, provenance.json and a report under the suite's output folder. Re-running "
+                    "the same suite reuses every finished stage.",
+        epilog="example: python -m bench run suites/quick.yaml")
+    run.add_argument("suite", metavar="SUITE", help="suite YAML file (e.g. suite.yaml, suites/quick.yaml)")
+    run.add_argument("--executor", choices=["local", "ray", "serial"], help="override the suite's executor")
+    run.add_argument("--workers", type=int, help="worker processes (default: the suite's, else one per core)")
+    run.add_argument("--address", help="Ray cluster address (with --executor ray); default: a local cluster")
+    run.add_argument("--out", help="output folder (default: the suite's `output`)")
+    run.add_argument("--no-report", action="store_true", help="skip building the report")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.set_defaults(func=_cmd_run)
+
+    val = sub.add_parser("validate", help="validate a suite file without running it",
+                         description="Validate a suite completely (simulations, models, methods, metrics, "
+                                     "parameters) and print the cells it expands to.")
+    val.add_argument("suite", metavar="SUITE")
+    val.set_defaults(func=_cmd_validate)
+
+    lst = sub.add_parser("list", help="list available simulations, models, methods and metrics",
+                         description="List what a suite can name, with parameters and defaults.")
+    lst.add_argument("what", nargs="?", choices=["simulations", "models", "methods", "metrics", "all"],
+                     default="all")
+    lst.set_defaults(func=_cmd_list)
+
+    rep = sub.add_parser("report", help="build the report (tables, figures, index.html) from results",
+                         description="Build index.html, README.md, tables and figures from a results table.")
+    rep.add_argument("results", metavar="RESULTS", help="results.parquet / results.csv or the run folder")
+    rep.add_argument("--out", required=True, help="report folder")
+    rep.add_argument("--title", help="report title (default: the suite name)")
+    rep.set_defaults(func=_cmd_report)
 
     sim = sub.add_parser(
         "simulate", help="simulate sequences with planted motifs from a grammar spec",

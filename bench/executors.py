@@ -1,0 +1,128 @@
+"""Executors: run independent cell tasks serially, on a local process pool, or on Ray.
+
+All three take the same picklable task list and a top-level function, and yield
+``(index, result)`` as tasks finish, so the runner's bookkeeping is identical.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from typing import Callable, Iterable, Iterator
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
+def _init_worker(threads: int):
+    # set before torch spins up its pools; numba (modisco, memelite) reads the variable
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+class SerialExecutor:
+    kind = "serial"
+
+    def __init__(self, workers: int | None = None):
+        self.workers = 1
+
+    def map(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
+        for i, t in enumerate(tasks):
+            yield i, fn(t)
+
+    def close(self):
+        pass
+
+
+class LocalExecutor:
+    """A process pool sized to the machine, with torch threads split between workers."""
+
+    kind = "local"
+
+    def __init__(self, workers: int | None = None):
+        self.workers = max(1, workers or cpu_count())
+
+    def map(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
+        workers = min(self.workers, max(1, len(tasks)))
+        if workers == 1:
+            _init_worker(max(1, cpu_count()))
+            yield from SerialExecutor().map(fn, tasks)
+            return
+        threads = max(1, cpu_count() // workers)
+        # spawn: forking a process that already holds torch/numba thread pools can deadlock
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                 initializer=_init_worker, initargs=(threads,)) as pool:
+            futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+
+    def close(self):
+        pass
+
+
+class RayExecutor:
+    """Runs tasks as Ray remote functions: a local cluster, or an existing one via ``address``."""
+
+    kind = "ray"
+
+    def __init__(self, workers: int | None = None, address: str | None = None):
+        try:
+            import ray
+        except ImportError as exc:
+            raise RuntimeError("the Ray executor needs the ray extra: pip install -e '.[ray]'") from exc
+        self.ray = ray
+        self.address = address
+        self.workers = workers or cpu_count()
+        self._started = False
+
+    def _ensure(self):
+        if not self.ray.is_initialized():
+            kwargs = dict(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+            if self.address:
+                self.ray.init(address=self.address, **kwargs)
+            else:
+                self.ray.init(num_cpus=self.workers, **kwargs)
+            self._started = True
+
+    def map(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
+        self._ensure()
+        threads = max(1, cpu_count() // max(1, min(self.workers, len(tasks) or 1)))
+
+        def _run(task, threads=threads):
+            _init_worker(threads)
+            return fn(task)
+
+        remote = self.ray.remote(num_cpus=1)(_run)
+        refs = {remote.remote(t): i for i, t in enumerate(tasks)}
+        pending = list(refs)
+        while pending:
+            done, pending = self.ray.wait(pending, num_returns=1)
+            for ref in done:
+                yield refs[ref], self.ray.get(ref)
+
+    def close(self):
+        if self._started:
+            self.ray.shutdown()
+            self._started = False
+
+
+def make_executor(kind: str = "local", workers: int | None = None, address: str | None = None):
+    if kind == "serial":
+        return SerialExecutor(workers)
+    if kind == "local":
+        return LocalExecutor(workers)
+    if kind == "ray":
+        return RayExecutor(workers, address)
+    raise ValueError(f"executor must be one of local, ray, serial; got {kind!r}")
+
+
+def run_all(executor, fn: Callable, tasks: Iterable) -> Iterator[tuple[int, object]]:
+    return executor.map(fn, list(tasks))

@@ -1,0 +1,212 @@
+"""The one place where the harness meets the stages: simulations, models, methods and metrics.
+
+The runner calls only these functions, so each stage package stays a set of plain
+functions that knows nothing of suites, caches or executors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .suite import SuiteError
+
+METRIC_FAMILIES = ("prediction", "motifs", "instances", "attributions", "agreement", "syntax")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _suggest(name, valid) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=3, cutoff=0.5)
+    return f" Did you mean {', '.join(close)}?" if close else ""
+
+
+def check_model(component, where: str):
+    import models
+
+    valid = models.list_models()
+    if component.name not in valid:
+        raise SuiteError(f"{where}.name: unknown model {component.name!r}; models are {sorted(valid)}."
+                         + _suggest(component.name, valid))
+    try:
+        models.check_model_params(component.name, component.params)
+    except ValueError as exc:
+        raise SuiteError(f"{where}.params: {exc}") from None
+    try:
+        models.TrainConfig.from_dict(component.train or {})
+    except (ValueError, TypeError) as exc:
+        raise SuiteError(f"{where}.train: {exc}") from None
+
+
+def check_method(component, where: str):
+    from .methods import METHODS
+
+    if component.name not in METHODS:
+        raise SuiteError(f"{where}.name: unknown method {component.name!r}; methods are {sorted(METHODS)}."
+                         + _suggest(component.name, METHODS))
+    try:
+        METHODS[component.name].check_params(component.params)
+    except ValueError as exc:
+        raise SuiteError(f"{where}.params: {exc}") from None
+
+
+def check_metrics(metrics) -> list[str]:
+    if metrics is None:
+        return list(METRIC_FAMILIES)
+    for i, m in enumerate(metrics):
+        if m not in METRIC_FAMILIES:
+            raise SuiteError(f"metrics[{i}]: unknown metric family {m!r}; families are {list(METRIC_FAMILIES)}."
+                             + _suggest(m, METRIC_FAMILIES))
+    return list(metrics)
+
+
+def describe(what: str = "all") -> str:
+    """Human-readable listing of simulations, models, methods and metric families."""
+    lines = []
+    if what in ("simulations", "all"):
+        from simulations import list_presets, load_preset
+
+        lines.append("simulations (presets; or give `spec:` a YAML grammar):")
+        for name in list_presets():
+            desc = " ".join(str(load_preset(name).get("description", "")).split())
+            lines.append(f"  {name:<26} {desc[:110]}")
+    if what in ("models", "all"):
+        import models
+
+        lines.append("models (params: name=default):")
+        for name, params in models.list_models().items():
+            lines.append(f"  {name}: " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
+        lines.append("  train: " + ", ".join(f"{k}={v!r}" for k, v in models.TrainConfig().to_dict().items()))
+    if what in ("methods", "all"):
+        from .methods import METHODS
+
+        lines.append("methods (params: name=default):")
+        for name, m in sorted(METHODS.items()):
+            req = f" [needs {', '.join(m.requires)}]" if getattr(m, "requires", None) else ""
+            lines.append(f"  {name}{req}: " + ", ".join(f"{k}={v!r}" for k, v in m.defaults().items()))
+    if what in ("metrics", "all"):
+        lines.append("metric families: " + ", ".join(METRIC_FAMILIES))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def simulate_and_save(sim, seed: int, directory: Path):
+    from simulations import simulate
+
+    ds = simulate(sim.spec, n=sim.n, seed=seed)
+    ds.save(directory / "dataset")
+
+
+def load_dataset(entry: Path):
+    from simulations import SimulatedDataset
+
+    return SimulatedDataset.load(Path(entry) / "dataset")
+
+
+def interpret_index(ds, interpret: dict, seed: int) -> np.ndarray:
+    """The sequences every method of a cell interprets: one split, chosen classes, at most n."""
+    idx = np.asarray(ds.splits[interpret["split"]])
+    classes = interpret.get("classes")
+    if classes:
+        idx = idx[np.isin(ds.classes[idx], classes)]
+    n = interpret["n_sequences"]
+    if idx.size > n:
+        idx = np.sort(np.random.default_rng(seed).choice(idx, size=n, replace=False))
+    return idx
+
+
+# --------------------------------------------------------------------------- models
+
+
+@dataclass
+class Trained:
+    model: object
+    info: dict
+    name: str
+
+
+def train_and_save(component, ds, seed: int, directory: Path):
+    import models
+
+    model = models.build_model(component.name, component.params, input_length=ds.length)
+    config = models.TrainConfig.from_dict(component.train or {})
+    result = models.fit(model, ds, config, seed=seed)
+    models.save_model(directory / "model.pt", result.model,
+                      spec={"name": component.name, "params": component.params, "input_length": ds.length},
+                      provenance={"dataset": ds.fingerprint(), "seed": seed, "train": config.to_dict(),
+                                  "history": result.history, "test_metrics": result.test_metrics,
+                                  "train_time_s": result.train_time_s})
+
+
+def load_trained(entry: Path, component, ds) -> Trained:
+    import models
+
+    spec = {"name": component.name, "params": component.params, "input_length": ds.length}
+    model, prov = models.load_model(Path(entry) / "model.pt", expected_spec=spec)
+    model.eval()
+    return Trained(model, prov, component.name)
+
+
+# --------------------------------------------------------------------------- methods
+
+
+def skip_reason(component, trained: Trained) -> str:
+    from .methods import METHODS, check_requirements
+
+    return check_requirements(METHODS[component.name], trained.model) or ""
+
+
+def interpret_and_save(component, trained: Trained, x: np.ndarray, ds, seed: int, directory: Path):
+    from .methods import METHODS
+
+    method = METHODS[component.name]
+    t0 = time.perf_counter()
+    from .scoring import functional_motifs
+
+    interp = method.run(trained.model, x, dict(component.params), seed=seed,
+                        truth_motifs=functional_motifs(ds))
+    interp.details["method"] = component.name
+    if not interp.runtime_s:
+        interp.runtime_s = time.perf_counter() - t0
+    interp.save(directory / "interpretation")
+
+
+def load_interpretation(entry: Path):
+    from .methods import Interpretation
+
+    return Interpretation.load(Path(entry) / "interpretation")
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics: list, method_name: str) -> dict:
+    """Score one method's interpretation against the truth of the interpreted sequences."""
+    from . import scoring
+
+    return scoring.score_interpretation(interp, ds, truth, x, metrics, method_name=method_name)
+
+
+def score_cross_method(interps: dict, ds, truth, x, metrics: list) -> dict:
+    from . import scoring
+
+    return scoring.score_cross_method(interps, ds, truth, x, metrics)
+
+
+def score_syntax(trained: Trained, ds, truth, x, metrics: list, seed: int) -> dict:
+    from . import scoring
+
+    return scoring.score_syntax(trained.model, ds, seed)
+
+
+def _json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)

@@ -1,0 +1,205 @@
+"""The report: tables (method × simulation per metric), seaborn figures, README.md and index.html.
+
+Everything is derived from the tidy results table (plus, for motif logos, the cached
+interpretations when a cache folder is given); nothing is typed in by hand.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FAMILY_TITLES = {
+    "prediction": "Prediction on held-out sequences",
+    "motifs": "Motif recovery (discovered vs planted motifs)",
+    "instances": "Motif instances (calls vs planted sites)",
+    "attributions": "Attributions vs planted positions",
+    "agreement": "DeepLiftSHAP vs Integrated Gradients agreement",
+    "completeness": "Attribution completeness (exactness)",
+    "syntax": "Syntax recovery (in-silico experiments)",
+    "runtime_s": "Run time per stage (seconds)",
+}
+
+
+def route(df: pd.DataFrame) -> pd.Series:
+    """A route is a model read by a method: ``model · method``."""
+    return df["model"].astype(str) + " · " + df["method"].astype(str)
+
+
+def metric_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """For each metric, route × simulation with mean ± sd over seeds (ok rows only)."""
+    ok = df[df.status == "ok"].copy()
+    ok["route"] = route(ok)
+    tables = {}
+    for metric, sub in ok.groupby("metric", sort=True):
+        g = sub.groupby(["route", "simulation"])["value"]
+        mean, sd, n = g.mean().unstack(), g.std().unstack(), g.count().unstack()
+        cells = mean.copy().astype(object)
+        for r in mean.index:
+            for c in mean.columns:
+                m = mean.loc[r, c]
+                if pd.isna(m):
+                    cells.loc[r, c] = ""
+                elif n.loc[r, c] > 1 and not pd.isna(sd.loc[r, c]):
+                    cells.loc[r, c] = f"{m:.3g} ± {sd.loc[r, c]:.2g}"
+                else:
+                    cells.loc[r, c] = f"{m:.3g}"
+        tables[metric] = cells
+    return tables
+
+
+def status_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Skipped and failed rows with their reasons (never dropped silently)."""
+    bad = df[df.status != "ok"]
+    if bad.empty:
+        return pd.DataFrame(columns=["simulation", "model", "seed", "method", "metric", "status", "reason"])
+    return (bad[["simulation", "model", "seed", "method", "metric", "status", "reason"]]
+            .drop_duplicates().reset_index(drop=True))
+
+
+def _family(metric: str) -> str:
+    return metric.split("/", 1)[0]
+
+
+def family_figure(df: pd.DataFrame, family: str, title: str, out: Path) -> list[Path]:
+    """Points per seed and the mean, per route, faceted by metric; PNG and PDF."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sub = df[(df.status == "ok") & (df.metric.map(_family) == family)].copy()
+    if sub.empty:
+        return []
+    sub["route"] = route(sub)
+    sub["metric"] = sub.metric.str.split("/", n=1).str[1].fillna(sub.metric)
+    metrics = sorted(sub.metric.unique())
+    ncol = min(3, len(metrics))
+    nrow = int(np.ceil(len(metrics) / ncol))
+    n_routes = sub.route.nunique()
+    sims = sorted(sub.simulation.unique())
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.6 * nrow + 0.4 * n_routes / 2), squeeze=False)
+    palette = dict(zip(sorted(sub.route.unique()), sns.color_palette("tab20", n_routes)))
+    for ax, metric in zip(axes.ravel(), metrics):
+        m = sub[sub.metric == metric]
+        sns.stripplot(data=m, x="simulation", y="value", hue="route", order=sims, hue_order=sorted(palette),
+                      palette=palette, dodge=True, alpha=0.55, size=4, ax=ax, legend=False)
+        sns.pointplot(data=m, x="simulation", y="value", hue="route", order=sims, hue_order=sorted(palette),
+                      palette=palette, dodge=0.6, linestyle="none", errorbar=None, markers="_",
+                      markersize=14, ax=ax, legend=False)
+        ax.set_title(metric, fontsize=10)
+        ax.set_xlabel("")
+        ax.tick_params(axis="x", rotation=30, labelsize=8)
+        for lbl in ax.get_xticklabels():
+            lbl.set_horizontalalignment("right")
+    for ax in axes.ravel()[len(metrics):]:
+        ax.axis("off")
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=c, label=r) for r, c in palette.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=min(4, n_routes), fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=12)
+    fig.tight_layout(rect=(0, 0.04 + 0.025 * int(np.ceil(n_routes / 4)), 1, 0.97))
+    paths = []
+    for ext in ("png", "pdf"):
+        p = out / f"{family}.{ext}"
+        fig.savefig(p, dpi=110)
+        paths.append(p)
+    plt.close(fig)
+    return paths
+
+
+def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=None) -> Path:
+    """Write ``README.md``, ``index.html``, ``tables/*.csv`` and ``figures/*.{png,pdf}``; returns index.html."""
+    out = Path(out_dir)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    tables = metric_tables(df)
+    for metric, t in tables.items():
+        t.to_csv(out / "tables" / (metric.replace("/", "__") + ".csv"))
+    statuses = status_table(df)
+    statuses.to_csv(out / "tables" / "status.csv", index=False)
+
+    figures = {}
+    families = sorted({_family(m) for m in df.metric.unique()})
+    for fam in families:
+        paths = family_figure(df, fam, f"{title}: {FAMILY_TITLES.get(fam, fam)}", out / "figures")
+        if paths:
+            figures[fam] = paths[0]
+    extra = {}
+    if cache_root is not None:
+        try:
+            from .report_figures import motif_logo_figures
+
+            extra = motif_logo_figures(df, Path(cache_root), out / "figures", title)
+        except Exception as exc:  # logos are a bonus; the tables must still be written
+            extra = {"logos (failed)": str(exc)}
+
+    md = [f"# {title}: ARGMINN-Bench report", ""]
+    sims = sorted(df.simulation.unique())
+    md.append(f"Simulations: {', '.join(sims)}. Models: {', '.join(sorted(df.model.unique()))}. "
+              f"Seeds: {', '.join(map(str, sorted(df.seed.unique())))}. Each value is the mean over seeds "
+              "± the standard deviation; every number comes from `results.parquet` beside this folder.")
+    md.append("")
+    for fam in families:
+        md.append(f"## {FAMILY_TITLES.get(fam, fam)}")
+        md.append("")
+        if fam in figures:
+            md.append(f"![{fam}](figures/{figures[fam].name})")
+            md.append("")
+        for metric in sorted(m for m in tables if _family(m) == fam):
+            md.append(f"**{metric}**")
+            md.append("")
+            md.append(tables[metric].to_markdown() if _has_tabulate() else tables[metric].to_string())
+            md.append("")
+    for name, path in extra.items():
+        md.append(f"## {name}")
+        md.append("")
+        md.append(f"![{name}](figures/{Path(str(path)).name})" if isinstance(path, Path) else str(path))
+        md.append("")
+    md.append("## Skipped and failed")
+    md.append("")
+    md.append("(none)" if statuses.empty else (statuses.to_markdown(index=False) if _has_tabulate()
+                                                else statuses.to_string(index=False)))
+    (out / "README.md").write_text("\n".join(md) + "\n")
+    (out / "index.html").write_text(_html(title, families, tables, figures, extra, statuses))
+    return out / "index.html"
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+
+        return True
+    except ImportError:
+        return False
+
+
+def _html(title, families, tables, figures, extra, statuses) -> str:
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+             "<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
+             "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}"
+             "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}</style></head><body>",
+             f"<h1>{html.escape(title)}: ARGMINN-Bench report</h1>"]
+    for fam in families:
+        parts.append(f"<h2>{html.escape(FAMILY_TITLES.get(fam, fam))}</h2>")
+        if fam in figures:
+            parts.append(f"<img src='figures/{figures[fam].name}' alt='{fam}'>")
+        for metric in sorted(m for m in tables if _family(m) == fam):
+            parts.append(f"<h4>{html.escape(metric)}</h4>")
+            parts.append(tables[metric].to_html(escape=True))
+    for name, path in extra.items():
+        parts.append(f"<h2>{html.escape(name)}</h2>")
+        parts.append(f"<img src='figures/{Path(str(path)).name}'>" if isinstance(path, Path)
+                     else f"<p>{html.escape(str(path))}</p>")
+    parts.append("<h2>Skipped and failed</h2>")
+    parts.append("<p>(none)</p>" if statuses.empty else statuses.to_html(index=False, escape=True))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)

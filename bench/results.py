@@ -1,0 +1,99 @@
+"""The tidy results table and the provenance stored beside it."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from .cache import atomic_write_text
+
+RESULT_COLUMNS = ["suite", "simulation", "model", "seed", "method", "metric", "value", "status", "reason",
+                  "model_params", "method_params", "detail"]
+STATUSES = ("ok", "skipped", "failed")
+TRACKED_PACKAGES = ("torch", "numpy", "pandas", "captum", "shap", "tangermeme", "modisco-lite", "memelite",
+                    "pyjaspar", "scikit-learn", "scipy", "logomaker", "seaborn", "ray")
+
+
+def row(suite, simulation, model, seed, method, metric, value=float("nan"), status="ok", reason="",
+        model_params="", method_params="", detail="") -> dict:
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+    return dict(suite=suite, simulation=simulation, model=model, seed=int(seed), method=method, metric=metric,
+                value=float(value) if value is not None else float("nan"), status=status, reason=str(reason),
+                model_params=model_params, method_params=method_params, detail=str(detail))
+
+
+def to_frame(rows) -> pd.DataFrame:
+    df = pd.DataFrame(list(rows), columns=RESULT_COLUMNS)
+    df["seed"] = df["seed"].astype("int64")
+    df["value"] = df["value"].astype("float64")
+    return df.sort_values(["simulation", "model", "seed", "method", "metric"], kind="stable").reset_index(drop=True)
+
+
+def write_results(df: pd.DataFrame, out_dir, provenance: dict) -> dict:
+    """Write ``results.parquet``, ``results.csv`` and ``provenance.json`` atomically."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    tmp = out_dir / ".results.parquet.tmp"
+    df.to_parquet(tmp, index=False)
+    tmp.replace(out_dir / "results.parquet")
+    paths["parquet"] = out_dir / "results.parquet"
+    paths["csv"] = atomic_write_text(out_dir / "results.csv", df.to_csv(index=False))
+    paths["provenance"] = atomic_write_text(out_dir / "provenance.json",
+                                            json.dumps(provenance, indent=1, sort_keys=True, default=str))
+    return paths
+
+
+def read_results(path) -> pd.DataFrame:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.parquet"
+    if not path.exists():
+        raise FileNotFoundError(f"no results table at {path} (run `python -m bench run SUITE` first)")
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+def package_versions() -> dict:
+    out = {"python": sys.version.split()[0]}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_commit(cwd=None) -> str | None:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=10)
+        if sha.returncode != 0:
+            return None
+        return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance(suite, counters: dict, wall_s: float) -> dict:
+    try:
+        import torch
+
+        device = "cuda:" + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    except Exception:  # pragma: no cover
+        device = "unknown"
+    return {
+        "suite": suite.name, "suite_hash": suite.hash,
+        "suite_file": str(suite.source) if suite.source else None,
+        "git_commit": git_commit(Path(__file__).parent),
+        "packages": package_versions(), "device": device,
+        "platform": platform.platform(), "cpu_count": __import__("os").cpu_count(),
+        "cache": counters, "wall_s": round(wall_s, 2),
+    }

@@ -1,0 +1,302 @@
+"""The runner: owns loops, seeds, caching, timing and execution; components stay plain functions.
+
+A cell is (simulation × model × seed). Its stages, each cached under a key built from
+the stage's code version, its canonical parameters, its derived seed and the keys of
+the stages it consumes (never from the command line):
+
+    dataset (shared by every model of a simulation and seed)
+      → trained model (+ prediction metrics)
+        → interpretation, one per method
+          → scores (the cell's result rows)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import registry
+from .cache import StageCache
+from .results import provenance, row, to_frame, write_results
+from .suite import Suite, derive_seed, stable_hash
+
+log = logging.getLogger("bench")
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_code_versions: dict = {}
+
+
+def code_version(*relative_paths: str) -> str:
+    """Hash of the source files under the given package paths: changing the code changes the key."""
+    key = tuple(relative_paths)
+    if key not in _code_versions:
+        h = hashlib.sha256()
+        for rel in relative_paths:
+            p = _PACKAGE_ROOT / rel
+            files = sorted(p.rglob("*.py")) + sorted(p.rglob("*.yaml")) if p.is_dir() else [p]
+            for f in files:
+                h.update(str(f.relative_to(_PACKAGE_ROOT)).encode())
+                h.update(f.read_bytes())
+        _code_versions[key] = h.hexdigest()[:12]
+    return _code_versions[key]
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def dataset_key(sim, seed: int) -> tuple[str, int]:
+    data_seed = derive_seed("dataset", sim.identity(), seed)
+    return stable_hash("dataset", code_version("simulations"), sim.identity(), data_seed), data_seed
+
+
+def model_key(sim, model, seed: int, ds_key: str) -> tuple[str, int]:
+    model_seed = derive_seed("model", sim.identity(), model.identity(), seed)
+    return stable_hash("model", code_version("models"), model.identity(), ds_key, model_seed), model_seed
+
+
+def method_key(method, m_key: str, interpret: dict) -> tuple[str, int]:
+    method_seed = derive_seed("method", method.identity(), m_key)
+    version = code_version("bench/methods", "models")
+    return stable_hash("interpretation", version, method.identity(), m_key, interpret, method_seed), method_seed
+
+
+# --------------------------------------------------------------------------- the cell task
+
+
+@dataclass
+class CellTask:
+    """Everything a worker needs to run one cell (picklable)."""
+
+    suite: str
+    cache_root: str
+    simulation: object
+    model: object
+    seed: int
+    methods: list
+    metrics: list
+    interpret: dict
+    ds_key: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class CellResult:
+    rows: list
+    counters: dict
+    failed: bool
+
+
+def run_cell(task: CellTask) -> CellResult:
+    """Run one cell end to end; never raises (failures become rows with a reason)."""
+    cache = StageCache(task.cache_root)
+    sim, model, seed = task.simulation, task.model, task.seed
+    base = dict(suite=task.suite, simulation=sim.label, model=model.label, seed=seed,
+                model_params=json.dumps(model.identity(), sort_keys=True, default=str))
+    m_key, m_seed = model_key(sim, model, seed, task.ds_key)
+    cell_key = stable_hash("cell", code_version("bench", "models", "simulations"), m_key,
+                           [m.identity() for m in task.methods], task.metrics, task.interpret)
+
+    try:
+        if cache.has("cell", cell_key):
+            rows = json.loads((cache.path("cell", cell_key) / "rows.json").read_text())
+            cache.hits["cell"] += 1
+        else:
+            rows = _compute_cell(task, cache, base, m_key, m_seed)
+            # a cell with failures is not cached, so that the next run retries what failed
+            if not any(r["status"] == "failed" for r in rows):
+                cache.get_or_compute("cell", cell_key,
+                                     lambda tmp: (tmp / "rows.json").write_text(json.dumps(rows, default=str)),
+                                     meta={"cell": base})
+    except Exception as exc:  # the cell's own bookkeeping failed: still a row, never a silent drop
+        rows = [row(**base, method="(cell)", metric="cell", status="failed", reason=_reason(exc))]
+    failed = any(r["status"] == "failed" for r in rows)
+    return CellResult(rows, cache.counters(), failed)
+
+
+def _reason(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_seed: int) -> list:
+    rows = []
+    ds = registry.load_dataset(cache.path("dataset", task.ds_key))
+
+    # ---- train (cached)
+    t0 = time.perf_counter()
+    try:
+        model_path = cache.get_or_compute(
+            "model", m_key,
+            lambda tmp: registry.train_and_save(task.model, ds, m_seed, tmp),
+            meta={"model": task.model.identity(), "dataset": task.ds_key, "seed": m_seed})
+        trained = registry.load_trained(model_path, task.model, ds)
+    except Exception as exc:
+        log.exception("training failed")
+        return [row(**base, method="(model)", metric="train", status="failed", reason=_reason(exc))]
+    train_info = trained.info
+    rows.append(row(**base, method="(model)", metric="runtime_s/train",
+                    value=train_info.get("train_time_s", time.perf_counter() - t0)))
+    if "prediction" in task.metrics:
+        for name, value in train_info.get("test_metrics", {}).items():
+            rows.append(row(**base, method="(model)", metric=f"prediction/{name}", value=value))
+
+    # ---- the sequences every method interprets
+    index = registry.interpret_index(ds, task.interpret, derive_seed("interpret", task.ds_key))
+    truth = ds.truth_for(index)
+    x = ds.x[index].astype(np.float32)
+
+    interpretations = {}
+    for method in task.methods:
+        mbase = dict(base, method=method.label,
+                     method_params=json.dumps(method.identity(), sort_keys=True, default=str))
+        reason = registry.skip_reason(method, trained)
+        if reason:
+            rows.append(row(**mbase, metric="(method)", status="skipped", reason=reason))
+            continue
+        i_key, i_seed = method_key(method, m_key, task.interpret)
+        try:
+            path = cache.get_or_compute(
+                "interpretation", i_key,
+                lambda tmp: registry.interpret_and_save(method, trained, x, ds, i_seed, tmp),
+                meta={"method": method.identity(), "model": m_key, "labels": {
+                    "simulation": base["simulation"], "model": base["model"], "seed": base["seed"],
+                    "method": method.label}})
+            interp = registry.load_interpretation(path)
+        except Exception as exc:
+            log.exception("method %s failed", method.label)
+            rows.append(row(**mbase, metric="(method)", status="failed", reason=_reason(exc)))
+            continue
+        interpretations[method.label] = interp
+        rows.append(row(**mbase, metric="runtime_s/interpret", value=interp.runtime_s))
+        rows.extend(_score(registry.score_interpretation, mbase, interp, ds, truth, x, task.metrics,
+                           method_name=method.name))
+
+    # ---- metrics that compare methods, or that probe the model directly
+    rows.extend(_score(registry.score_cross_method, dict(base, method="(cross)", method_params=""),
+                       interpretations, ds, truth, x, task.metrics))
+    if "syntax" in task.metrics:
+        rows.extend(_score(registry.score_syntax, dict(base, method="(in silico)", method_params=""),
+                           trained, ds, truth, x, task.metrics, seed=derive_seed("syntax", m_key)))
+    return rows
+
+
+def _score(fn, base, *args, **kwargs) -> list:
+    """Turn a scorer's ``{metric: value}`` into rows; a failing scorer becomes a failed row."""
+    try:
+        scores = fn(*args, **kwargs)
+    except Exception as exc:
+        log.exception("scoring failed")
+        return [row(**base, metric=f"({fn.__name__})", status="failed", reason=_reason(exc))]
+    out = []
+    for name, value in scores.items():
+        if isinstance(value, tuple):  # (value, detail)
+            value, detail = value
+        else:
+            detail = ""
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            out.append(row(**base, metric=name, value=float("nan"), status="skipped",
+                           reason=detail or "undefined for this cell", detail=detail))
+        else:
+            out.append(row(**base, metric=name, value=float(value), detail=detail))
+    return out
+
+
+# --------------------------------------------------------------------------- the suite
+
+
+@dataclass
+class RunSummary:
+    results: object  # DataFrame
+    paths: dict
+    counters: dict
+    n_failed: int
+    wall_s: float
+
+
+def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool = True) -> RunSummary:
+    """Run every cell of a suite (resuming from its cache), write the results and the report."""
+    from .executors import make_executor
+
+    t0 = time.perf_counter()
+    out = Path(suite.output)
+    out.mkdir(parents=True, exist_ok=True)
+    cache_root = out / "cache"
+    cache = StageCache(cache_root)
+    _setup_logging(out)
+    log.info("suite %s (%s): %d simulations x %d models x %d seeds, %d methods", suite.name, suite.hash,
+             len(suite.simulations), len(suite.models), len(suite.seeds), len(suite.methods))
+
+    # datasets first, in this process: cells of the same simulation and seed share them
+    ds_keys = {}
+    for sim in suite.simulations:
+        for seed in suite.seeds:
+            key, data_seed = dataset_key(sim, seed)
+            cache.get_or_compute("dataset", key, lambda tmp, sim=sim, s=data_seed: registry.simulate_and_save(
+                sim, s, tmp), meta={"simulation": sim.identity(), "label": sim.label, "seed": data_seed})
+            ds_keys[(sim.label, seed)] = key
+
+    interpret = suite.raw.interpret.model_dump()
+    tasks = [CellTask(suite.name, str(cache_root), sim, model, seed, suite.methods, suite.metrics, interpret,
+                      ds_keys[(sim.label, seed)]) for sim, model, seed in suite.cells()]
+    if executor is None:
+        ex = suite.raw.executor
+        executor = make_executor(ex.kind, ex.workers, ex.address)
+    all_rows, counters, n_failed = [], _merge({}, cache.counters()), 0
+    bar = _progress(len(tasks), progress, f"{suite.name}: cells")
+    try:
+        for _, result in executor.map(run_cell, tasks):
+            all_rows.extend(result.rows)
+            counters = _merge(counters, result.counters)
+            n_failed += int(result.failed)
+            if bar:
+                bar.update(1)
+    finally:
+        if bar:
+            bar.close()
+        executor.close()
+    df = to_frame(all_rows)
+    wall = time.perf_counter() - t0
+    paths = write_results(df, out, provenance(suite, counters, wall))
+    log.info("wrote %s (%d rows, %d failed cells) in %.1f s", paths["parquet"], len(df), n_failed, wall)
+    if report:
+        from .report import build_report
+
+        paths["report"] = build_report(df, out / "report", title=suite.name, cache_root=cache_root)
+    return RunSummary(df, paths, counters, n_failed, wall)
+
+
+def _merge(a: dict, b: dict) -> dict:
+    out = {k: dict(v) for k, v in a.items()}
+    for stage, c in b.items():
+        d = out.setdefault(stage, {"hits": 0, "misses": 0})
+        d["hits"] += c["hits"]
+        d["misses"] += c["misses"]
+    return out
+
+
+def _progress(total, enabled, desc):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="cell")
+
+
+def _setup_logging(out: Path):
+    logs = out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(logs / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for h in list(log.handlers):
+        if isinstance(h, logging.FileHandler):
+            log.removeHandler(h)
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)

@@ -1,0 +1,140 @@
+"""Turn interpretations and trained models into named scores, using `bench.metrics`.
+
+The runner calls three scorers per cell; each returns ``{metric_name: value}`` (or
+``(value, detail)``), where names are ``family/measure`` so the report can group them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# methods whose output is attributions only: they have no motifs or instances to score
+ATTRIBUTION_ONLY = {"deeplift_shap", "integrated_gradients", "captum_deeplift_shap", "shap_deep_explainer", "ism"}
+MOTIF_MATCH_THRESHOLD = 0.75
+
+
+def functional_motifs(ds, truth: pd.DataFrame | None = None) -> list:
+    """The motifs that carry label information (every grammar motif that is not only a decoy)."""
+    inst = ds.instances
+    names = sorted(set(inst.loc[inst.functional, "motif"]))
+    return [ds.motifs[n] for n in names if n in ds.motifs]
+
+
+def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics: list,
+                         method_name: str = "") -> dict:
+    from . import metrics as M
+
+    out = {}
+    true_motifs = functional_motifs(ds)
+    produces_motifs = method_name not in ATTRIBUTION_ONLY
+    if produces_motifs and "motifs" in metrics:
+        rec = M.motif_recovery(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD)
+        out.update({f"motifs/{k}": v for k, v in rec.items()})
+        if "argminn" in method_name or "modisco" in method_name:
+            # the paper's own (asymmetric) quality rule, for parity with its counts
+            rule = "argminn" if "argminn" in method_name else "modisco"
+            paper = M.motif_recovery(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD, quality=rule)
+            out["motifs/n_passing_paper_rule"] = paper["n_passing"]
+    if produces_motifs and "instances" in metrics:
+        assignment = M.motif_assignment(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD)
+        scores = M.instance_scores(interp.instances, truth, assignment)
+        out.update({f"instances/{k}": v for k, v in scores.items()})
+    if interp.attributions is not None and "attributions" in metrics:
+        scores = M.attribution_scores(interp.attributions, x, truth)
+        out.update({f"attributions/{k}": v for k, v in scores.items()})
+    for key, value in (interp.details or {}).items():
+        if key.startswith("completeness") and isinstance(value, (int, float)):
+            out[f"completeness/{key.removeprefix('completeness_')}"] = float(value)
+    return out
+
+
+def score_cross_method(interps: dict, ds, truth, x, metrics: list) -> dict:
+    """Sign agreement between the two attribution methods the paper contrasts."""
+    from . import metrics as M
+
+    out = {}
+    if "agreement" not in metrics:
+        return out
+    by_name = {}
+    for label, interp in interps.items():
+        by_name.setdefault(interp.details.get("method", label), interp)
+    a, b = by_name.get("deeplift_shap"), by_name.get("integrated_gradients")
+    if a is not None and b is not None and a.attributions is not None and b.attributions is not None:
+        scores = M.sign_agreement(a.attributions, b.attributions, truth)
+        out.update({f"agreement/dls_vs_ig_{k}": v for k, v in scores.items()})
+    return out
+
+
+# --------------------------------------------------------------------------- syntax
+
+
+def planted_pair_rules(spec: dict) -> list[dict]:
+    """Two-motif chains of the grammar: which class they define, and their planted gaps."""
+    rules = []
+    for cls in spec["classes"]:
+        label = np.atleast_1d(cls["label"])[0]
+        for cfg in cls["configs"]:
+            chain = cfg.get("motifs") or []
+            if len(chain) != 2:
+                continue
+            gap = chain[1].get("gap", 0)
+            rules.append({"class": cls["name"], "positive": bool(label > 0), "a": chain[0]["motif"],
+                          "b": chain[1]["motif"], "gaps": _gap_support(gap), "config": cfg["name"]})
+    return rules
+
+
+def _gap_support(gap) -> tuple[np.ndarray, np.ndarray]:
+    """Gap values and their probabilities."""
+    if isinstance(gap, int):
+        return np.array([gap]), np.array([1.0])
+    if "values" in gap:
+        w = np.asarray(gap.get("weights") or [1] * len(gap["values"]), dtype=float)
+        return np.asarray(gap["values"]), w / w.sum()
+    if "min" in gap:
+        v = np.arange(gap["min"], gap["max"] + 1)
+        return v, np.full(v.size, 1 / v.size)
+    lo, hi = max(0, int(gap["mean"] - 4 * gap["sd"])), int(gap["mean"] + 4 * gap["sd"]) + 1
+    v = np.arange(lo, hi)
+    p = np.exp(-0.5 * ((v - gap["mean"]) / max(gap["sd"], 1e-9)) ** 2)
+    return v, p / p.sum()
+
+
+def _background(ds, n: int, seed: int) -> np.ndarray:
+    from simulations import BackgroundModel
+    from simulations.grammar import Background
+
+    bg = BackgroundModel(Background(**ds.spec["background"]))
+    codes = bg.sample(n, ds.length, np.random.default_rng(seed))
+    return (codes[:, None, :] == np.arange(4)[None, :, None]).astype(np.float32)
+
+
+def score_syntax(model, ds, seed: int, n_background: int = 64) -> dict:
+    """In-silico experiments on the trained model against the planted grammar."""
+    import models
+
+    from . import metrics as M
+
+    rules = planted_pair_rules(ds.spec)
+    if not rules:
+        return {}
+    background = _background(ds, n_background, seed)
+
+    def predict_fn(xb):
+        return models.predict(model, np.asarray(xb, dtype=np.float32))
+
+    out = {}
+    for rule in rules:
+        a, b = ds.motifs[rule["a"]].pfm, ds.motifs[rule["b"]].pfm
+        gaps, probs = rule["gaps"]
+        name = f"{rule['a']}+{rule['b']}"
+        if rule["positive"]:
+            spacings = np.arange(0, int(gaps.max()) + 11)
+            curve = M.spacing_curve(predict_fn, background, a, b, spacings, seed=seed)
+            agreement = M.curve_agreement(curve, gaps, probs)
+            out.update({f"syntax/{name}_{k}": v for k, v in agreement.items()})
+        else:
+            inter = M.interaction(predict_fn, background, a, b, int(gaps[np.argmax(probs)]), seed=seed)
+            out[f"syntax/{name}_interaction"] = inter["interaction"]
+            out[f"syntax/{name}_repression_recovered"] = float(inter["interaction"] < 0)
+    return out

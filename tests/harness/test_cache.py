@@ -1,0 +1,60 @@
+import threading
+
+import pytest
+
+from bench.cache import StageCache
+
+
+def test_get_or_compute_computes_once_and_counts(tmp_path):
+    cache = StageCache(tmp_path)
+    calls = []
+
+    def compute(d):
+        calls.append(1)
+        (d / "x.txt").write_text("hello")
+
+    p1 = cache.get_or_compute("dataset", "abc", compute)
+    p2 = cache.get_or_compute("dataset", "abc", compute)
+    assert p1 == p2 and (p1 / "x.txt").read_text() == "hello"
+    assert len(calls) == 1
+    assert cache.counters() == {"dataset": {"hits": 1, "misses": 1}}
+
+
+def test_interrupted_compute_leaves_nothing(tmp_path):
+    cache = StageCache(tmp_path)
+
+    def boom(d):
+        (d / "partial.txt").write_text("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.get_or_compute("model", "k1", boom)
+    assert not cache.has("model", "k1")
+    assert list((tmp_path / "model").iterdir()) == []
+    cache.get_or_compute("model", "k1", lambda d: (d / "ok").write_text("1"))
+    assert cache.has("model", "k1")
+
+
+def test_concurrent_writers_do_not_corrupt(tmp_path):
+    cache = StageCache(tmp_path)
+    barrier = threading.Barrier(4)
+
+    def compute(d):
+        barrier.wait()
+        (d / "v.txt").write_text("same")
+
+    threads = [threading.Thread(target=cache.get_or_compute, args=("cell", "k", compute)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (cache.path("cell", "k") / "v.txt").read_text() == "same"
+    leftovers = [p for p in (tmp_path / "cell").iterdir() if p.name != "k"]
+    assert leftovers == []
+
+
+def test_keys_cannot_escape_the_cache(tmp_path):
+    cache = StageCache(tmp_path)
+    for bad in ("../x", "a/b", ""):
+        with pytest.raises(ValueError, match="plain names"):
+            cache.path("dataset", bad)
