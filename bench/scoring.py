@@ -38,7 +38,7 @@ def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics
             out["motifs/n_passing_paper_rule"] = paper["n_passing"]
     if produces_motifs and "instances" in metrics:
         assignment = M.motif_assignment(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD)
-        scores = M.instance_scores(interp.instances, truth, assignment)
+        scores = M.instance_scores(interp.instances, truth, assignment, n_sequences=len(x))
         out.update({f"instances/{k}": v for k, v in scores.items()})
     if interp.attributions is not None and "attributions" in metrics:
         scores = M.attribution_scores(interp.attributions, x, truth)

@@ -1,0 +1,224 @@
+"""Attribution maps against the planted positions, sign agreement between methods, seed stability.
+
+Position score: the actual contribution summed over channels, ``Σ_c attr[n, c, i] · x[n, c, i]``
+(multiplying by the one-hot is a no-op for maps that already are actual contributions, and turns
+hypothetical contributions into actual ones). Attribution accuracy ranks ``|score|`` (Prakash et
+al. 2021).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from ._ranking import auroc_rows, average_precision_rows
+
+
+def _check_maps(a, name: str) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim != 3 or a.shape[1] != 4:
+        raise ValueError(f"{name} must have shape (N, 4, L), got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite")
+    return a
+
+
+def _check_truth(truth, name: str = "truth") -> pd.DataFrame:
+    if not isinstance(truth, pd.DataFrame) or not {"seq", "start", "end"} <= set(truth.columns):
+        raise ValueError(f"{name} must be an Instances DataFrame with seq, start, end columns")
+    return truth
+
+
+def planted_mask(truth: pd.DataFrame, n: int, length: int, functional_only: bool = True) -> np.ndarray:
+    """Boolean ``(N, L)`` mask of positions covered by planted instances.
+
+    Parameters
+    ----------
+    truth : ground-truth Instances table
+    n, length : shape of the sequences
+    functional_only : bool
+        Only rows with ``functional`` True (decoys are then background).
+    """
+    truth = _check_truth(truth)
+    seq, start, end = (truth[c].to_numpy(np.int64) for c in ("seq", "start", "end"))
+    if seq.size and (seq.min() < 0 or seq.max() >= n or start.min() < 0 or end.max() > length):
+        raise ValueError(f"truth has instances outside the (N={n}, L={length}) sequences")
+    if functional_only and "functional" in truth.columns:
+        keep = truth["functional"].to_numpy(bool)
+        seq, start, end = seq[keep], start[keep], end[keep]
+    # +1 at each start, −1 at each end, a running sum > 0 is covered (handles overlapping instances)
+    delta = np.zeros((n, length + 1), dtype=np.int64)
+    np.add.at(delta, (seq, start), 1)
+    np.add.at(delta, (seq, end), -1)
+    return np.cumsum(delta, axis=1)[:, :length] > 0
+
+
+def _contribution(attr: np.ndarray, x: np.ndarray | None) -> np.ndarray:
+    return (attr * x).sum(axis=1) if x is not None else attr.sum(axis=1)
+
+
+def attribution_scores(attr, x, truth: pd.DataFrame, functional_only: bool = True) -> dict[str, float]:
+    """AUROC and AUPRC of |actual contribution| for planted vs background positions.
+
+    Parameters
+    ----------
+    attr : (N, 4, L) float
+        Attribution map (actual or hypothetical contributions).
+    x : (N, 4, L) one-hot
+    truth : ground-truth Instances table
+    functional_only : bool
+        Positives are positions in functional instances; decoy positions then count as
+        background (a good map should not light them up). False: every planted instance.
+
+    Returns
+    -------
+    dict: ``auroc``, ``auprc`` (means over sequences with at least one planted and one background
+    position: Koo & Ploenzke's per-sequence view), ``pooled_auroc``, ``pooled_auprc`` (all
+    positions together: Prakash et al.; weights sequences by their planted length),
+    ``n_sequences_scored``. AUPRC is average precision (step-wise, ties as one threshold).
+    NaN when no sequence / no position set has both classes.
+    """
+    attr = _check_maps(attr, "attr")
+    x = _check_maps(x, "x")
+    if x.shape != attr.shape:
+        raise ValueError(f"x must have the shape of attr {attr.shape}, got {x.shape}")
+    n, _, length = attr.shape
+    labels = planted_mask(truth, n, length, functional_only)
+    score = np.abs(_contribution(attr, x))
+    both = labels.any(axis=1) & ~labels.all(axis=1)
+    per_roc = auroc_rows(score[both], labels[both])
+    per_pr = average_precision_rows(score[both], labels[both])
+    pooled_roc = auroc_rows(score.reshape(1, -1), labels.reshape(1, -1))[0]
+    pooled_pr = average_precision_rows(score.reshape(1, -1), labels.reshape(1, -1))[0]
+    has_both = labels.any() and not labels.all()
+    return {
+        "auroc": float(per_roc.mean()) if both.any() else np.nan,
+        "auprc": float(per_pr.mean()) if both.any() else np.nan,
+        "pooled_auroc": float(pooled_roc) if has_both else np.nan,
+        "pooled_auprc": float(pooled_pr) if has_both else np.nan,
+        "n_sequences_scored": float(both.sum()),
+    }
+
+
+def _agreement(a: np.ndarray, b: np.ndarray, eps: float) -> dict[str, float]:
+    """Sign agreement, Spearman and cosine of two 1-D position tracks."""
+    strong = (np.abs(a) >= eps) & (np.abs(b) >= eps)
+    n_strong = int(strong.sum())
+    same = np.sign(a[strong]) == np.sign(b[strong])
+    if a.size >= 2 and np.ptp(a) > 0 and np.ptp(b) > 0:
+        rho = float(spearmanr(a, b)[0])
+    else:
+        rho = np.nan  # a constant track has no ranking
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
+    return {
+        "sign_agreement": float(same.mean()) if n_strong else np.nan,
+        "spearman": rho,
+        "cosine": float(a @ b / norm) if norm > 0 else np.nan,
+        "n_positions": float(a.size),
+        "n_positions_above_eps": float(n_strong),
+    }
+
+
+def _instance_cosine(ca: np.ndarray, cb: np.ndarray, truth: pd.DataFrame) -> float:
+    """Mean over planted instances of the cosine of the two tracks inside each instance (the paper's measure)."""
+    if not len(truth):
+        return np.nan
+    seq, start, end = (truth[c].to_numpy(np.int64) for c in ("seq", "start", "end"))
+    widths = end - start
+    inst = np.repeat(np.arange(seq.size), widths)
+    pos = np.repeat(start, widths) + (np.arange(widths.sum()) - np.repeat(np.cumsum(widths) - widths, widths))
+    va, vb = ca[seq[inst], pos], cb[seq[inst], pos]
+    dot = np.bincount(inst, va * vb, minlength=seq.size)
+    na = np.sqrt(np.bincount(inst, va * va, minlength=seq.size))
+    nb = np.sqrt(np.bincount(inst, vb * vb, minlength=seq.size))
+    ok = (na > 0) & (nb > 0)  # an all-zero window has no direction
+    return float((dot[ok] / (na[ok] * nb[ok])).mean()) if ok.any() else np.nan
+
+
+def sign_agreement(attr_a, attr_b, truth: pd.DataFrame, eps: float | None = None, x=None) -> dict[str, float]:
+    """Agreement of two attribution maps on planted positions and on background positions.
+
+    Tracks are the channel sums (multiplied by ``x`` first when given). Planted = covered by a
+    functional instance; background = covered by no truth row at all (decoys are in neither).
+
+    Parameters
+    ----------
+    attr_a, attr_b : (N, 4, L) float (actual contributions, or hypothetical with ``x``)
+    truth : ground-truth Instances table
+    eps : float or None
+        Positions where either |track| < eps are left out of the sign agreement. None: 1% of
+        the largest |value| of either track over planted positions (one eps for both sets,
+        reported as ``eps``).
+    x : (N, 4, L) one-hot or None
+
+    Returns
+    -------
+    dict: ``sign_agreement``, ``spearman``, ``cosine``, ``cosine_instance_mean`` (mean over
+    planted instances of the within-instance cosine, ARGMINN's measure), ``n_positions``,
+    ``n_positions_above_eps``, the same with a ``background_`` prefix (no instance cosine),
+    and ``eps``. NaN where a set is empty, a track is constant (Spearman) or zero (cosine).
+    """
+    a = _check_maps(attr_a, "attr_a")
+    b = _check_maps(attr_b, "attr_b")
+    if a.shape != b.shape:
+        raise ValueError(f"attr_b must have the shape of attr_a {a.shape}, got {b.shape}")
+    if x is not None:
+        x = _check_maps(x, "x")
+        if x.shape != a.shape:
+            raise ValueError(f"x must have the shape of attr_a {a.shape}, got {x.shape}")
+    n, _, length = a.shape
+    ca, cb = _contribution(a, x), _contribution(b, x)
+    planted = planted_mask(truth, n, length, functional_only=True)
+    background = ~planted_mask(truth, n, length, functional_only=False)
+    if eps is None:
+        peak = max(np.abs(ca[planted]).max(initial=0.0), np.abs(cb[planted]).max(initial=0.0))
+        eps = 0.01 * peak
+    elif not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps must be a non-negative number or None, got {eps!r}")
+    out = _agreement(ca[planted], cb[planted], eps)
+    func = truth.loc[truth["functional"].to_numpy(bool)] if "functional" in truth.columns else truth
+    out["cosine_instance_mean"] = _instance_cosine(ca, cb, func)
+    out.update({f"background_{k}": v for k, v in _agreement(ca[background], cb[background], eps).items()})
+    out["eps"] = float(eps)
+    return out
+
+
+def seed_stability(attrs) -> dict[str, float]:
+    """Similarity of attribution maps from models that differ only by training seed.
+
+    For every pair of maps and every sequence (flattened ``(4, L)``): cosine similarity, and
+    continuous Jaccard (Tseng et al. 2020) of the L1-normalized maps,
+    ``Σ min(|a|, |b|) · sign(a·b) / Σ max(|a|, |b|)``. Sequences where either map is all zero
+    are skipped.
+
+    Parameters
+    ----------
+    attrs : list of (N, 4, L) float, at least two for a defined value
+
+    Returns
+    -------
+    dict: ``cosine_mean``, ``jaccard_mean`` (over pairs and sequences), ``n_pairs``. NaN with
+    fewer than two maps or no scorable sequence.
+    """
+    if not isinstance(attrs, (list, tuple)):
+        raise ValueError(f"attrs must be a list of (N, 4, L) arrays, got {type(attrs).__name__}")
+    maps = [_check_maps(a, f"attrs[{i}]").reshape(np.shape(a)[0], -1) for i, a in enumerate(attrs)]
+    if any(m.shape != maps[0].shape for m in maps):
+        raise ValueError(f"attrs must all have the same shape, got {[np.shape(a) for a in attrs]}")
+    cos, jac = [], []
+    for a, b in combinations(maps, 2):
+        na, nb = np.abs(a).sum(axis=1), np.abs(b).sum(axis=1)
+        ok = (na > 0) & (nb > 0)
+        a, b = a[ok] / na[ok, None], b[ok] / nb[ok, None]
+        cos.append((a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)))
+        jac.append((np.minimum(np.abs(a), np.abs(b)) * np.sign(a * b)).sum(1) / np.maximum(np.abs(a), np.abs(b)).sum(1))
+    cos = np.concatenate(cos) if cos else np.zeros(0)
+    jac = np.concatenate(jac) if jac else np.zeros(0)
+    return {
+        "cosine_mean": float(cos.mean()) if cos.size else np.nan,
+        "jaccard_mean": float(jac.mean()) if jac.size else np.nan,
+        "n_pairs": float(len(maps) * (len(maps) - 1) // 2),
+    }

@@ -1,0 +1,113 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from bench.metrics import attribution_scores, planted_mask, seed_stability, sign_agreement
+
+
+def truth(rows):
+    return pd.DataFrame(rows, columns=["seq", "start", "end", "strand", "motif", "score", "role", "functional"])
+
+
+def one_hot(n, length, seed=0):
+    idx = np.random.default_rng(seed).integers(0, 4, (n, length))
+    x = np.zeros((n, 4, length), dtype=np.float32)
+    np.put_along_axis(x, idx[:, None, :], 1.0, axis=1)
+    return x
+
+
+def test_planted_mask_overlapping_and_decoys():
+    t = truth([(0, 1, 4, "+", "A", 1, "r", True), (0, 3, 6, "+", "A", 1, "r", True), (1, 0, 2, "+", "A", 1, "d", False)])
+    m = planted_mask(t, 2, 8)
+    assert m[0].tolist() == [False, True, True, True, True, True, False, False]
+    assert not m[1].any()
+    assert planted_mask(t, 2, 8, functional_only=False)[1].tolist()[:3] == [True, True, False]
+    with pytest.raises(ValueError, match="outside"):
+        planted_mask(t, 1, 8)
+
+
+def test_hand_made_scores():
+    x = one_hot(2, 6)
+    t = truth([(0, 1, 3, "+", "A", 1, "r", True), (1, 0, 1, "+", "A", 1, "r", True)])
+    track = np.array([[0.1, 0.9, -0.8, 0.2, 0.0, 0.0],    # perfect: auroc 1, ap 1
+                      [0.5, 0.9, 0.0, 0.0, 0.0, 0.0]])    # positive ranked 2nd of 6: auroc 4/5, ap 1/2
+    attr = x * track[:, None, :]
+    r = attribution_scores(attr, x, t)
+    assert r["auroc"] == pytest.approx((1 + 0.8) / 2)
+    assert r["auprc"] == pytest.approx((1 + 0.5) / 2)
+    labels = np.array([[0, 1, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0]]).ravel()
+    assert r["pooled_auroc"] == pytest.approx(roc_auc_score(labels, np.abs(track).ravel()))
+    assert r["pooled_auprc"] == pytest.approx(average_precision_score(labels, np.abs(track).ravel()))
+    assert r["n_sequences_scored"] == 2
+
+
+def test_against_sklearn_per_sequence_with_ties():
+    rng = np.random.default_rng(0)
+    n, length = 20, 30
+    x = one_hot(n, length, 1)
+    attr = x * rng.integers(-2, 3, (n, 1, length)).astype(float)  # many ties
+    rows = [(i, int(s), int(s) + 5, "+", "A", 1, "r", True) for i, s in enumerate(rng.integers(0, 25, n))]
+    t = truth(rows)
+    r = attribution_scores(attr, x, t)
+    score = np.abs(attr.sum(1))
+    lab = planted_mask(t, n, length)
+    assert r["auroc"] == pytest.approx(np.mean([roc_auc_score(lab[i], score[i]) for i in range(n)]))
+    assert r["auprc"] == pytest.approx(np.mean([average_precision_score(lab[i], score[i]) for i in range(n)]))
+
+
+def test_edge_cases():
+    x = one_hot(2, 5)
+    r = attribution_scores(np.zeros_like(x), x, truth([]))
+    assert np.isnan(r["auroc"]) and np.isnan(r["pooled_auprc"]) and r["n_sequences_scored"] == 0
+    # all-equal scores: auroc 0.5, AP = positive fraction
+    t = truth([(0, 0, 1, "+", "A", 1, "r", True)])
+    r = attribution_scores(x, x, t)
+    assert r["auroc"] == 0.5 and r["auprc"] == pytest.approx(1 / 5)
+    with pytest.raises(ValueError, match="attr"):
+        attribution_scores(np.zeros((2, 3, 5)), x, t)
+
+
+def test_sign_agreement_hand_made():
+    t = truth([(0, 0, 4, "+", "A", 1, "r", True), (0, 6, 8, "+", "D", 1, "d", False)])
+    a = np.zeros((1, 4, 10))
+    b = np.zeros((1, 4, 10))
+    a[0, 0] = [1.0, 2.0, -1.0, 0.001, 0, 0, 5, 5, 0.5, -0.5]
+    b[0, 0] = [2.0, 1.0, 1.0, 0.5, 0, 0, 5, 5, 0.5, 0.5]
+    r = sign_agreement(a, b, t, eps=0.1)
+    # planted positions 0-3: pos 3 excluded (|a| < eps); signs agree at 0, 1, not at 2
+    assert r["sign_agreement"] == pytest.approx(2 / 3)
+    assert r["n_positions"] == 4 and r["n_positions_above_eps"] == 3
+    va, vb = np.array([1, 2, -1, 0.001]), np.array([2, 1, 1, 0.5])
+    assert r["cosine"] == pytest.approx(va @ vb / np.linalg.norm(va) / np.linalg.norm(vb))
+    assert r["cosine_instance_mean"] == pytest.approx(r["cosine"])  # one instance
+    # background = positions 4, 5, 8, 9 (6-7 is a decoy): 4-5 zero (excluded), 8 agrees, 9 not
+    assert r["background_sign_agreement"] == pytest.approx(1 / 2)
+    assert r["background_n_positions"] == 4
+    assert r["eps"] == 0.1
+    r = sign_agreement(a, b, t)
+    assert r["eps"] == pytest.approx(0.02)  # 1% of the planted peak |2|
+
+
+def test_sign_agreement_empty_truth():
+    a = np.ones((1, 4, 5))
+    r = sign_agreement(a, a, truth([]))
+    assert np.isnan(r["sign_agreement"]) and np.isnan(r["cosine_instance_mean"])
+    assert r["background_sign_agreement"] == 1.0 and np.isnan(r["background_spearman"])
+
+
+def test_seed_stability():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, 4, 7))
+    r = seed_stability([a, 2 * a, a])
+    assert r["cosine_mean"] == pytest.approx(1.0) and r["jaccard_mean"] == pytest.approx(1.0) and r["n_pairs"] == 3
+    r = seed_stability([a, -a])
+    assert r["cosine_mean"] == pytest.approx(-1.0) and r["jaccard_mean"] == pytest.approx(-1.0)
+    # hand-made Jaccard: L1-normalized [1, 0] vs [0.5, 0.5] -> min sum 0.5 / max sum 1.5
+    p = np.zeros((1, 4, 2)); p[0, 0] = [1, 0]
+    q = np.zeros((1, 4, 2)); q[0, 0] = [1, 1]
+    r = seed_stability([p, q])
+    assert r["jaccard_mean"] == pytest.approx(1 / 3)
+    assert r["cosine_mean"] == pytest.approx(1 / np.sqrt(2))
+    assert np.isnan(seed_stability([a])["cosine_mean"])
+    assert np.isnan(seed_stability([np.zeros_like(a), a])["cosine_mean"])

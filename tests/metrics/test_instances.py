@@ -1,0 +1,149 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.metrics import instance_scores, overlap_pairs
+from bench.metrics.instances import call_priority, greedy_match
+from simulations import empty_instances
+
+
+def calls(rows):
+    return pd.DataFrame(rows, columns=["seq", "start", "end", "strand", "motif", "score"])
+
+
+def truth(rows):
+    return pd.DataFrame(rows, columns=["seq", "start", "end", "strand", "motif", "score", "role", "functional"])
+
+
+T = truth([
+    (0, 10, 20, "+", "GATA", 1.0, "r", True),
+    (0, 50, 60, "-", "TAL", 1.0, "r", True),
+    (1, 30, 40, "+", "GATA", 1.0, "r", True),
+    (1, 80, 90, "+", "GATA", 1.0, "decoy", False),
+])
+
+
+def test_hand_made_case():
+    c = calls([
+        (0, 12, 22, "+", "p0", 0.9),  # on GATA site (overlap 8)
+        (0, 14, 24, "-", "p0", 0.5),  # second call on the same site (overlap 6)
+        (0, 55, 65, "+", "p1", 0.8),  # on TAL (overlap 5 = half of 10: counts)
+        (1, 36, 46, "+", "p1", 0.7),  # overlap 4 < 5 with site 3: miss
+        (1, 82, 92, "+", "p0", 0.6),  # on the decoy
+    ])
+    r = instance_scores(c, T, assignment={"p0": "GATA", "p1": "GATA"}, n_sequences=4)
+    assert r["paper_precision"] == pytest.approx(3 / 5)
+    assert r["paper_recall"] == pytest.approx(3 / 3)  # counts calls: inflated
+    assert r["paper_recall_distinct"] == pytest.approx(2 / 3)
+    assert r["precision"] == pytest.approx(2 / 5)
+    assert r["recall"] == pytest.approx(2 / 3)
+    assert r["f1"] == pytest.approx(2 * 2 / (5 + 3))
+    # identity: p1 maps to GATA, so the call on TAL is wrong; only the 0.9 call counts
+    assert r["precision_identity"] == pytest.approx(1 / 5)
+    assert r["recall_identity"] == pytest.approx(1 / 3)
+    # AP: by score 0.9 TP, 0.8 TP, 0.7 FP, 0.6 FP, 0.5 FP; n_pos 3 -> (1/3)(1) + (1/3)(1) = 2/3
+    assert r["average_precision"] == pytest.approx(2 / 3)
+    assert r["decoy_call_fraction"] == pytest.approx(1 / 5)
+    assert r["decoy_hit_fraction"] == 1.0
+    assert r["calls_per_sequence"] == pytest.approx(5 / 4)
+    assert r["truth_per_sequence"] == pytest.approx(3 / 4)
+
+
+def test_greedy_prefers_higher_score_then_iou():
+    t = truth([(0, 10, 20, "+", "A", 1, "r", True), (0, 16, 26, "+", "A", 1, "r", True)])
+    # the high-score call overlaps both; it takes the higher-IoU site (16-26), leaving 10-20 to the other
+    c = calls([(0, 15, 25, "+", "A", 0.9), (0, 12, 22, "+", "A", 0.1)])
+    ci, tj, iou = overlap_pairs(c, t)
+    m = greedy_match(ci, tj, iou, call_priority(c["score"].to_numpy(float)), 2)
+    assert list(m) == [1, 0]
+
+
+def test_ties_and_all_equal_scores():
+    c = calls([(0, 10, 20, "+", "A", 1.0), (0, 10, 20, "+", "A", 1.0), (0, 70, 80, "+", "A", 1.0)])
+    t = truth([(0, 10, 20, "+", "A", 1, "r", True)])
+    r = instance_scores(c, t)
+    assert r["precision"] == pytest.approx(1 / 3) and r["recall"] == 1.0
+    # one threshold holding all calls: precision 1/3 at recall 1
+    assert r["average_precision"] == pytest.approx(1 / 3)
+    assert np.isnan(r["precision_identity"])  # no assignment given
+
+
+def test_no_calls_no_truth():
+    t = T
+    r = instance_scores(empty_instances(), t)
+    assert np.isnan(r["precision"]) and r["recall"] == 0.0 and r["f1"] == 0.0
+    assert r["average_precision"] == 0.0 and np.isnan(r["decoy_call_fraction"])
+    c = calls([(0, 1, 5, "+", "A", 1.0)])
+    r = instance_scores(c, empty_instances(truth=True))
+    assert r["precision"] == 0.0 and np.isnan(r["recall"]) and r["f1"] == 0.0
+    assert np.isnan(r["average_precision"]) and np.isnan(r["decoy_hit_fraction"])
+    r = instance_scores(empty_instances(), empty_instances(truth=True))
+    assert np.isnan(r["f1"]) and np.isnan(r["calls_per_sequence"])
+
+
+def test_input_checks():
+    with pytest.raises(ValueError, match="calls"):
+        instance_scores(calls([(0, 5, 5, "+", "A", 1.0)]), T)
+    with pytest.raises(ValueError, match="truth"):
+        instance_scores(empty_instances(), pd.DataFrame({"seq": [0]}))
+
+
+def _random(rng, n, nseq, length):
+    w = rng.integers(3, 9, n)
+    st = rng.integers(0, length - 8, n)
+    return pd.DataFrame({"seq": rng.integers(0, nseq, n), "start": st, "end": st + w, "strand": "+",
+                         "motif": rng.choice(["A", "B"], n), "score": rng.integers(0, 4, n).astype(float),
+                         "functional": True})
+
+
+def _brute(c, t, assignment=None):
+    """Loops: the greedy matching and paper rule written out."""
+    def ok(i, j):
+        if c.seq[i] != t.seq[j]:
+            return None
+        inter = min(c.end[i], t.end[j]) - max(c.start[i], t.start[j])
+        lc, lt = c.end[i] - c.start[i], t.end[j] - t.start[j]
+        if inter >= 0.5 * min(lc, lt) and (assignment is None or assignment.get(c.motif[i]) == t.motif[j]):
+            return inter / (lc + lt - inter)
+        return None
+    order = sorted(range(len(c)), key=lambda i: (-c.score[i], i))
+    used, tp, hit = set(), 0, 0
+    for i in order:
+        cands = [(ok(i, j), j) for j in range(len(t))]
+        cands = [(v, j) for v, j in cands if v is not None]
+        hit += bool(cands)
+        free = [(v, j) for v, j in cands if j not in used]
+        if free:
+            best = max(free, key=lambda p: (p[0], -p[1]))
+            used.add(best[1])
+            tp += 1
+    return tp, hit
+
+
+def test_against_brute_force():
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        c = _random(rng, int(rng.integers(0, 20)), 3, 40)
+        t = _random(rng, int(rng.integers(0, 20)), 3, 40)
+        r = instance_scores(c, t, assignment={"A": "A", "B": "B"})
+        tp, hit = _brute(c, t)
+        tpi, _ = _brute(c, t, {"A": "A", "B": "B"})
+        if len(c):
+            assert r["precision"] == pytest.approx(tp / len(c))
+            assert r["paper_precision"] == pytest.approx(hit / len(c))
+            assert r["precision_identity"] == pytest.approx(tpi / len(c))
+        if len(t):
+            assert r["recall"] == pytest.approx(tp / len(t))
+
+
+def test_average_precision_matches_sklearn_when_every_truth_is_callable():
+    from sklearn.metrics import average_precision_score
+    rng = np.random.default_rng(3)
+    n = 200
+    t = truth([(i, 10, 20, "+", "A", 1, "r", True) for i in range(n)])
+    hits = rng.random(n) < 0.6
+    c = calls([(i, 10 if h else 50, 20 if h else 60, "+", "A", float(s))
+               for i, (h, s) in enumerate(zip(hits, rng.integers(0, 5, n)))])
+    # every truth gets a call, so AP over calls equals sklearn's AP with the hit flags as labels
+    r = instance_scores(c, t)
+    assert r["average_precision"] == pytest.approx(average_precision_score(hits, c["score"]) * hits.sum() / n)

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from bench.metrics import prediction_scores
+
+
+def test_binary_hand_made():
+    y = np.array([0, 0, 1, 1])
+    z = np.array([-1.0, 0.5, 0.2, 2.0])
+    r = prediction_scores(y, z)
+    assert r["auroc"] == pytest.approx(0.75)
+    assert r["average_precision"] == pytest.approx(average_precision_score(y, z))
+    assert r["accuracy"] == pytest.approx(3 / 4)
+    assert r["positive_accuracy"] == 1.0 and r["negative_accuracy"] == 0.5
+
+
+def test_binary_ties_match_sklearn():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    z = rng.integers(-3, 3, 300).astype(float)
+    r = prediction_scores(y, z)
+    assert r["auroc"] == pytest.approx(roc_auc_score(y, z))
+    assert r["average_precision"] == pytest.approx(average_precision_score(y, z))
+
+
+def test_one_class():
+    r = prediction_scores(np.ones(3), np.array([1.0, -1.0, 2.0]))
+    assert np.isnan(r["auroc"]) and r["average_precision"] == 1.0 and r["accuracy"] == pytest.approx(2 / 3)
+    r = prediction_scores(np.zeros(3), np.zeros(3))
+    assert np.isnan(r["auroc"]) and np.isnan(r["average_precision"]) and r["accuracy"] == 1.0
+
+
+def test_continuous_and_multitask():
+    r = prediction_scores(np.array([0.5, 1.5, 2.5]), np.array([1.0, 2.0, 3.0]))
+    assert r["pearson"] == pytest.approx(1.0) and r["mse"] == pytest.approx(0.25)
+    y = np.array([[0, 1], [1, 0], [1, 1], [0, 0]])
+    z = np.array([[-1, 1], [1, -1], [1, -1], [-1, 1]], dtype=float)
+    r = prediction_scores(y, z)
+    assert r["auroc"] == pytest.approx((1.0 + 0.5) / 2) and r["accuracy"] == pytest.approx((1.0 + 0.5) / 2)
+
+
+def test_input_checks():
+    with pytest.raises(ValueError, match="logits"):
+        prediction_scores(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="binary"):
+        prediction_scores(np.array([0.5, 1.0]), np.zeros(2), kind="binary")

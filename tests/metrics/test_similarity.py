@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+
+from bench.metrics import aligned_pearson, aligned_similarity, passes_quality, tomtom_pvalues, trim_by_ic
+from simulations import from_consensus
+
+
+def onehot(seq):
+    return np.array([[float(b == a) for b in seq] for a in "ACGT"])
+
+
+def brute_force_xcorr(m1, m2):
+    """The definition in argminn-notes §8.2, as an explicit loop over offsets (W x 4 inputs).
+
+    Columns are L1-normalized (+1e-6); every offset with at least one overlapping
+    column is tried; the best raw dot-sum is divided by its overlap length.
+    """
+    m1 = (m1 + 1e-6) / (m1 + 1e-6).sum(axis=1, keepdims=True)
+    m2 = (m2 + 1e-6) / (m2 + 1e-6).sum(axis=1, keepdims=True)
+    best_sum, best_len = -np.inf, 1
+    for shift in range(-(len(m2) - 1), len(m1)):
+        pairs = [(i, i - shift) for i in range(len(m1)) if 0 <= i - shift < len(m2)]
+        total = sum(float(np.dot(m1[i], m2[j])) for i, j in pairs)
+        if total > best_sum:
+            best_sum, best_len = total, len(pairs)
+    return best_sum / best_len
+
+
+def test_identical_one_hot_is_one():
+    assert aligned_similarity(onehot("GATAAG"), onehot("GATAAG")) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_reverse_complement_is_found():
+    # CCTTATC is the reverse complement of GATAAGG
+    assert aligned_similarity(onehot("GATAAGG"), onehot("CCTTATC")) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_uniform_vs_anything_is_quarter():
+    u = np.full((4, 6), 0.25)
+    assert aligned_similarity(u, onehot("ACGTAC")) == pytest.approx(0.25, abs=1e-5)
+
+
+def test_overhang_offset_hand_computed():
+    # ACGT vs GTCC: best raw sum is 2 (GT over GT, overlap 2) -> 2/2 = 1 on the forward strand
+    assert aligned_similarity(onehot("ACGT"), onehot("GTCC")) == pytest.approx(1.0, abs=1e-5)
+    # AAAA vs CCCC (rc GGGG): no base in common anywhere -> ~0
+    assert aligned_similarity(onehot("AAAA"), onehot("CCCC")) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_matches_reference_on_random_pfms():
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        a = rng.dirichlet(np.ones(4), size=rng.integers(1, 12)).T
+        b = rng.dirichlet(np.ones(4), size=rng.integers(1, 12)).T
+        ref = max(brute_force_xcorr(a.T, b.T), brute_force_xcorr(a.T, np.flip(b.T)))
+        assert aligned_similarity(a, b) == pytest.approx(ref, rel=1e-9)
+        assert aligned_similarity(a, b) == pytest.approx(aligned_similarity(b, a), rel=1e-9)
+
+
+def test_pearson_identical_and_rc():
+    assert aligned_pearson(onehot("GATAAG"), onehot("CTTATC")) == pytest.approx(1.0)
+    u = np.full((4, 5), 0.25)
+    assert aligned_pearson(u, onehot("GATAA")) == 0.0  # constant columns score 0
+
+
+def test_pearson_min_overlap_respected():
+    # one shared column (T) at the edge: allowed only with min_overlap=1
+    a, b = onehot("AAAT"), onehot("TCCC")
+    assert aligned_pearson(a, b, min_overlap=1) == pytest.approx(1.0)
+    assert aligned_pearson(a, b, min_overlap=4) < 1.0
+
+
+def test_trim_by_ic():
+    u = np.full((4, 2), 0.25)
+    core = onehot("GATA")
+    pfm = np.concatenate([u, core, u], axis=1)
+    np.testing.assert_allclose(trim_by_ic(pfm), core)
+    assert trim_by_ic(np.full((4, 3), 0.25)).shape == (4, 0)
+    gapped = np.concatenate([core, u, core], axis=1)  # interior flat columns stay
+    assert trim_by_ic(gapped).shape == (4, 10)
+
+
+def test_quality_rules():
+    strong = from_consensus("s", "GATAAG", 0.97).pfm  # ~1.7 bit/col, 6 cols
+    short = from_consensus("t", "GATA", 0.97).pfm
+    weak = from_consensus("w", "GATAAGGATAAG", 0.7).pfm  # 0.643 bit/col, 7.7 bits total
+    assert passes_quality(strong) and passes_quality(strong, "argminn") and passes_quality(strong, "modisco")
+    assert not any(passes_quality(short, r) for r in ("uniform", "argminn", "modisco"))
+    assert passes_quality(weak, "uniform") and not passes_quality(weak, "argminn") and passes_quality(weak, "modisco")
+    with pytest.raises(ValueError, match="rule"):
+        passes_quality(strong, "nope")
+
+
+def test_input_checks():
+    with pytest.raises(ValueError, match="pfm_a"):
+        aligned_similarity(np.ones((3, 4)), onehot("ACGT"))
+    with pytest.raises(ValueError, match="min_overlap"):
+        aligned_pearson(onehot("ACGT"), onehot("ACGT"), min_overlap=0)
+
+
+def test_tomtom_empty_inputs():
+    assert tomtom_pvalues([], [onehot("ACGT")]).shape == (0, 1)
+
+
+@pytest.mark.slow
+def test_tomtom_pvalues_rank_true_match_first():
+    gata = from_consensus("g", "AGATAAGG").pfm
+    ebox = from_consensus("e", "CACGTGAC").pfm
+    p = tomtom_pvalues([gata, ebox], [gata, ebox])
+    assert p.shape == (2, 2)
+    assert p[0, 0] < 1e-3 and p[1, 1] < 1e-3
+    assert p[0, 0] < p[0, 1] and p[1, 1] < p[1, 0]
