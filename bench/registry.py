@@ -137,8 +137,9 @@ class Trained:
 def train_and_save(component, ds, seed: int, directory: Path):
     import models
 
-    model = models.build_model(component.name, component.params, input_length=ds.length)
-    config = models.TrainConfig.from_dict(component.train or {})
+    model = models.build_model(component.name, component.params, input_length=ds.length, seed=seed)
+    # progress bars from worker processes would interleave; the runner shows per-cell progress
+    config = models.TrainConfig.from_dict({"progress": False, **(component.train or {})})
     result = models.fit(model, ds, config, seed=seed)
     models.save_model(directory / "model.pt", result.model,
                       spec={"name": component.name, "params": component.params, "input_length": ds.length},

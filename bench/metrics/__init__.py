@@ -3,18 +3,36 @@
 Every function takes plain data (numpy arrays, Instances DataFrames, ``simulations.Motif``) and
 returns named numbers (``dict[str, float]``) or a tidy DataFrame. NaN marks a value that is
 genuinely undefined (each function's docstring says when).
+
+``FAMILIES`` maps each metric family the suite can name (``bench.registry.METRIC_FAMILIES``) to
+its public functions, so the harness can list what a family computes.
 """
 
-from .attributions import attribution_scores, planted_mask, seed_stability, sign_agreement
-from .instances import instance_scores, overlap_pairs
-from .motifs import motif_assignment, motif_recovery, recovery_curve
-from .prediction import prediction_scores
-from .similarity import aligned_pearson, aligned_similarity, passes_quality, tomtom_pvalues, trim_by_ic
-from .syntax import curve_agreement, interaction, pair_spacings, spacing_curve, spacing_histogram_distance
+from .attributions import attribution_scores, informative_mask, planted_mask, seed_stability, sign_agreement
+from .instances import instance_scores, overlap_pairs, sequence_counts, topk_curve
+from .motifs import motif_assignment, motif_recovery, recovery_curve, similarity_matrix
+from .prediction import paper_auprc, prediction_scores
+from .similarity import (aligned_pearson, aligned_similarity, benjamini_hochberg, passes_quality, quality_stats,
+                         tomtom_pvalues, tomtom_qvalues, trim_by_ic)
+from .syntax import (curve_agreement, interaction, pair_spacings, spacing_curve, spacing_grid,
+                     spacing_histogram_distance)
+
+FAMILIES = {
+    "prediction": (prediction_scores, paper_auprc),
+    "motifs": (motif_recovery, recovery_curve, motif_assignment, similarity_matrix, aligned_similarity,
+               aligned_pearson, tomtom_pvalues, tomtom_qvalues, trim_by_ic, passes_quality),
+    "instances": (instance_scores, topk_curve, sequence_counts, overlap_pairs),
+    "attributions": (attribution_scores, planted_mask, informative_mask),
+    "agreement": (sign_agreement, seed_stability),
+    "syntax": (spacing_curve, spacing_grid, interaction, curve_agreement, pair_spacings,
+               spacing_histogram_distance),
+}
 
 __all__ = [
-    "aligned_pearson", "aligned_similarity", "attribution_scores", "curve_agreement", "instance_scores",
-    "interaction", "motif_assignment", "motif_recovery", "overlap_pairs", "pair_spacings", "passes_quality",
-    "planted_mask", "prediction_scores", "recovery_curve", "seed_stability", "sign_agreement",
-    "spacing_curve", "spacing_histogram_distance", "tomtom_pvalues", "trim_by_ic",
+    "FAMILIES", "aligned_pearson", "aligned_similarity", "attribution_scores", "benjamini_hochberg",
+    "curve_agreement", "informative_mask", "instance_scores", "interaction", "motif_assignment", "motif_recovery",
+    "overlap_pairs", "pair_spacings", "paper_auprc", "passes_quality", "planted_mask", "prediction_scores",
+    "quality_stats", "recovery_curve", "seed_stability", "sequence_counts", "sign_agreement", "similarity_matrix",
+    "spacing_curve", "spacing_grid", "spacing_histogram_distance", "tomtom_pvalues", "tomtom_qvalues", "topk_curve",
+    "trim_by_ic",
 ]

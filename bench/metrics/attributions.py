@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from simulations import information_content
+
 from ._ranking import auroc_rows, average_precision_rows
 
 
@@ -56,11 +58,48 @@ def planted_mask(truth: pd.DataFrame, n: int, length: int, functional_only: bool
     return np.cumsum(delta, axis=1)[:, :length] > 0
 
 
+def informative_mask(truth: pd.DataFrame, motifs: dict, n: int, length: int, min_ic: float = 0.1) -> np.ndarray:
+    """Boolean ``(N, L)`` mask of functional planted positions whose motif column carries information.
+
+    The Koo & Ploenzke (2021) label is "ground-truth PWM information > 0.01 bit"; Majdandzic et
+    al. (2023) use 0.1 bit. Position ``start + i`` of a ``-`` strand instance is column
+    ``W - 1 - i`` of the motif (the reverse complement has the same information, reversed).
+
+    Parameters
+    ----------
+    truth : ground-truth Instances table (``strand`` and ``motif`` used; decoys ignored)
+    motifs : dict name → Motif or (4, W) PFM, covering every functional instance's motif
+    n, length : shape of the sequences
+    min_ic : float
+        Bits; a position is informative when its column's IC exceeds this.
+    """
+    truth = _check_truth(truth)
+    if not isinstance(motifs, dict):
+        raise ValueError(f"motifs must be a dict name -> Motif or PFM, got {type(motifs).__name__}")
+    planted_mask(truth, n, length, functional_only=False)  # bounds check
+    if "functional" in truth.columns:
+        truth = truth.loc[truth["functional"].to_numpy(bool)]
+    mask = np.zeros((n, length), dtype=bool)
+    for (name, strand), rows in truth.groupby(["motif", "strand"], sort=False):
+        if name not in motifs:
+            raise ValueError(f"motifs has no entry for planted motif {name!r}")
+        ic = information_content(np.asarray(getattr(motifs[name], "pfm", motifs[name]), dtype=np.float64))
+        if strand == "-":
+            ic = ic[::-1]
+        seq, start, end = (rows[c].to_numpy(np.int64) for c in ("seq", "start", "end"))
+        if np.any(end - start != ic.size):
+            raise ValueError(f"truth instances of {name!r} must span the motif width {ic.size}")
+        pos = start[:, None] + np.flatnonzero(ic > min_ic)[None, :]
+        mask[np.broadcast_to(seq[:, None], pos.shape), pos] = True
+    return mask
+
+
 def _contribution(attr: np.ndarray, x: np.ndarray | None) -> np.ndarray:
     return (attr * x).sum(axis=1) if x is not None else attr.sum(axis=1)
 
 
-def attribution_scores(attr, x, truth: pd.DataFrame, functional_only: bool = True) -> dict[str, float]:
+def attribution_scores(attr, x, truth: pd.DataFrame, functional_only: bool = True, motifs: dict | None = None,
+                       min_ic: float = 0.1) -> dict[str, float]:
     """AUROC and AUPRC of |actual contribution| for planted vs background positions.
 
     Parameters
@@ -72,6 +111,12 @@ def attribution_scores(attr, x, truth: pd.DataFrame, functional_only: bool = Tru
     functional_only : bool
         Positives are positions in functional instances; decoy positions then count as
         background (a good map should not light them up). False: every planted instance.
+    motifs : dict name → Motif, or None
+        When given, positives are only the informative planted positions (column IC >
+        ``min_ic``, :func:`informative_mask`) and the uninformative planted positions are left
+        out of both classes (Majdandzic et al. 2023), since a correct map may ignore them.
+    min_ic : float
+        Bits, used with ``motifs`` (0.1 as Majdandzic; 0.01 as Koo & Ploenzke).
 
     Returns
     -------
@@ -88,12 +133,22 @@ def attribution_scores(attr, x, truth: pd.DataFrame, functional_only: bool = Tru
     n, _, length = attr.shape
     labels = planted_mask(truth, n, length, functional_only)
     score = np.abs(_contribution(attr, x))
-    both = labels.any(axis=1) & ~labels.all(axis=1)
-    per_roc = auroc_rows(score[both], labels[both])
+    if motifs is not None:
+        informative = informative_mask(truth, motifs, n, length, min_ic)
+        # an excluded position gets score −inf and label False: it ranks below every scored
+        # position, so it shifts no AUROC pair and no precision at any positive
+        excluded = labels & ~informative
+        labels = informative
+        score = np.where(excluded, -np.inf, score)
+    else:
+        excluded = np.zeros_like(labels)
+    n_neg = (~labels & ~excluded).sum(axis=1)
+    both = labels.any(axis=1) & (n_neg > 0)
+    per_roc = _auroc_excluding(score[both], labels[both], excluded[both])
     per_pr = average_precision_rows(score[both], labels[both])
-    pooled_roc = auroc_rows(score.reshape(1, -1), labels.reshape(1, -1))[0]
+    pooled_roc = _auroc_excluding(score.reshape(1, -1), labels.reshape(1, -1), excluded.reshape(1, -1))[0]
     pooled_pr = average_precision_rows(score.reshape(1, -1), labels.reshape(1, -1))[0]
-    has_both = labels.any() and not labels.all()
+    has_both = labels.any() and n_neg.sum() > 0
     return {
         "auroc": float(per_roc.mean()) if both.any() else np.nan,
         "auprc": float(per_pr.mean()) if both.any() else np.nan,
@@ -101,6 +156,24 @@ def attribution_scores(attr, x, truth: pd.DataFrame, functional_only: bool = Tru
         "pooled_auprc": float(pooled_pr) if has_both else np.nan,
         "n_sequences_scored": float(both.sum()),
     }
+
+
+def _auroc_excluding(score: np.ndarray, labels: np.ndarray, excluded: np.ndarray) -> np.ndarray:
+    """Row AUROC ignoring excluded positions (given score −inf, they would count as negatives)."""
+    if not excluded.any():
+        return auroc_rows(score, labels)
+    n_pos = labels.sum(axis=1)
+    n_ex = excluded.sum(axis=1)
+    # the excluded entries take the lowest ranks 1..n_ex, below every positive: remove their
+    # contribution to the negatives' count, U = Σ ranks(pos) − n_pos (n_pos + 1)/2 − n_pos n_ex
+    from scipy.stats import rankdata
+
+    ranks = rankdata(score, axis=1)
+    n_neg = labels.shape[1] - n_pos - n_ex
+    u = (ranks * labels).sum(axis=1) - n_pos * (n_pos + 1) / 2.0 - n_pos * n_ex
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = u / (n_pos * n_neg)
+    return np.where((n_pos > 0) & (n_neg > 0), out, np.nan)
 
 
 def _agreement(a: np.ndarray, b: np.ndarray, eps: float) -> dict[str, float]:
@@ -159,7 +232,7 @@ def sign_agreement(attr_a, attr_b, truth: pd.DataFrame, eps: float | None = None
     dict: ``sign_agreement``, ``spearman``, ``cosine``, ``cosine_instance_mean`` (mean over
     planted instances of the within-instance cosine, ARGMINN's measure), ``n_positions``,
     ``n_positions_above_eps``, the same with a ``background_`` prefix (no instance cosine),
-    and ``eps``. NaN where a set is empty, a track is constant (Spearman) or zero (cosine).
+    ``all_spearman`` and ``all_cosine`` over every position, and ``eps``. NaN where a set is empty, a track is constant (Spearman) or zero (cosine).
     """
     a = _check_maps(attr_a, "attr_a")
     b = _check_maps(attr_b, "attr_b")
@@ -182,11 +255,13 @@ def sign_agreement(attr_a, attr_b, truth: pd.DataFrame, eps: float | None = None
     func = truth.loc[truth["functional"].to_numpy(bool)] if "functional" in truth.columns else truth
     out["cosine_instance_mean"] = _instance_cosine(ca, cb, func)
     out.update({f"background_{k}": v for k, v in _agreement(ca[background], cb[background], eps).items()})
+    every = _agreement(ca.ravel(), cb.ravel(), eps)
+    out["all_spearman"], out["all_cosine"] = every["spearman"], every["cosine"]
     out["eps"] = float(eps)
     return out
 
 
-def seed_stability(attrs) -> dict[str, float]:
+def seed_stability(attrs, x=None) -> dict[str, float]:
     """Similarity of attribution maps from models that differ only by training seed.
 
     For every pair of maps and every sequence (flattened ``(4, L)``): cosine similarity, and
@@ -197,6 +272,9 @@ def seed_stability(attrs) -> dict[str, float]:
     Parameters
     ----------
     attrs : list of (N, 4, L) float, at least two for a defined value
+    x : (N, 4, L) one-hot or None
+        When given, each map is multiplied by it first (hypothetical → actual contributions),
+        so disagreement on bases absent from the sequence does not count.
 
     Returns
     -------
@@ -205,9 +283,15 @@ def seed_stability(attrs) -> dict[str, float]:
     """
     if not isinstance(attrs, (list, tuple)):
         raise ValueError(f"attrs must be a list of (N, 4, L) arrays, got {type(attrs).__name__}")
-    maps = [_check_maps(a, f"attrs[{i}]").reshape(np.shape(a)[0], -1) for i, a in enumerate(attrs)]
+    maps = [_check_maps(a, f"attrs[{i}]") for i, a in enumerate(attrs)]
     if any(m.shape != maps[0].shape for m in maps):
         raise ValueError(f"attrs must all have the same shape, got {[np.shape(a) for a in attrs]}")
+    if x is not None:
+        x = _check_maps(x, "x")
+        if maps and x.shape != maps[0].shape:
+            raise ValueError(f"x must have the shape of the maps {maps[0].shape}, got {x.shape}")
+        maps = [m * x for m in maps]
+    maps = [m.reshape(m.shape[0], -1) for m in maps]
     cos, jac = [], []
     for a, b in combinations(maps, 2):
         na, nb = np.abs(a).sum(axis=1), np.abs(b).sum(axis=1)

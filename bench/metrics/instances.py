@@ -21,6 +21,9 @@ Two families of scores:
   the call score with the identity-blind one-to-one matches as true positives and all planted
   instances as positives (unmatched planted instances cap it at the final recall).
 
+:func:`topk_curve` gives both families over the top k calls by score (the paper's top-k table);
+:func:`sequence_counts` the calls and planted instances per sequence.
+
 Truth rows with ``functional == False`` (decoys) are not targets: they only feed
 ``decoy_call_fraction`` (calls overlapping a decoy and no functional instance / calls) and
 ``decoy_hit_fraction`` (decoys overlapped by some call / decoys).
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import wasserstein_distance
 
 from ._ranking import average_precision_rows
 
@@ -174,12 +178,15 @@ def instance_scores(calls: pd.DataFrame, truth: pd.DataFrame, assignment: dict |
     -------
     dict with paper_precision, paper_recall, paper_recall_distinct, precision, recall, f1,
     precision_identity, recall_identity, f1_identity, average_precision, decoy_call_fraction,
-    decoy_hit_fraction, calls_per_sequence, truth_per_sequence, n_calls, n_truth, n_decoys.
+    decoy_hit_fraction, calls_per_sequence, truth_per_sequence, per_sequence_count_mae
+    (mean |calls − functional instances| over sequences), per_sequence_count_emd (earth mover's
+    distance between the two per-sequence count histograms, the paper's hits-per-sequence
+    figure as one number), n_calls, n_truth, n_decoys.
 
     NaN only where undefined: precisions and decoy_call_fraction with no calls; recalls and AP
     with no functional planted instance; F1 with neither; identity scores without assignment;
-    decoy_hit_fraction with no decoy; per-sequence counts when both tables are empty and
-    ``n_sequences`` is not given.
+    decoy_hit_fraction with no decoy; per-sequence values when there is no sequence (both
+    tables empty and ``n_sequences`` not given, or ``n_sequences`` = 0).
     """
     _check_table(calls, "calls", _CALL_COLUMNS)
     _check_table(truth, "truth", ("seq", "start", "end", "motif"))
@@ -224,8 +231,16 @@ def instance_scores(calls: pd.DataFrame, truth: pd.DataFrame, assignment: dict |
         n_sequences = int(seqs.max()) + 1 if seqs.size else 0
     elif not isinstance(n_sequences, (int, np.integer)) or n_sequences < 0:
         raise ValueError(f"n_sequences must be a non-negative integer or None, got {n_sequences!r}")
+    else:
+        seqs = np.concatenate([calls["seq"].to_numpy(np.int64), truth["seq"].to_numpy(np.int64)])
+        if seqs.size and seqs.max() >= n_sequences:
+            raise ValueError(f"n_sequences ({n_sequences}) must exceed every seq index (max {seqs.max()})")
     out["calls_per_sequence"] = _safe_div(n_c, n_sequences)
     out["truth_per_sequence"] = _safe_div(n_t, n_sequences)
+    counts = sequence_counts(calls, target, n_sequences)
+    nc, nt = counts["n_calls"].to_numpy(), counts["n_truth"].to_numpy()
+    out["per_sequence_count_mae"] = float(np.abs(nc - nt).mean()) if n_sequences else np.nan
+    out["per_sequence_count_emd"] = float(wasserstein_distance(nc, nt)) if n_sequences else np.nan
     out.update({"n_calls": float(n_c), "n_truth": float(n_t), "n_decoys": float(n_d)})
     return out
 
@@ -245,3 +260,86 @@ def _identity_scores(calls, target, ci, tj, iou, rank, assignment) -> dict[str, 
         "recall_identity": _safe_div(tp, n_t),
         "f1_identity": _safe_div(2 * tp, n_c + n_t),
     }
+
+
+def sequence_counts(calls: pd.DataFrame, truth: pd.DataFrame, n_sequences: int) -> pd.DataFrame:
+    """Calls and planted instances per sequence (the paper's hits-per-sequence histograms).
+
+    Parameters
+    ----------
+    calls, truth : Instances tables (``seq`` used; pass only functional truth rows if decoys
+        should not count)
+    n_sequences : int
+        Sequences scored; sequences without any row count 0.
+
+    Returns
+    -------
+    DataFrame with ``seq``, ``n_calls``, ``n_truth`` (one row per sequence).
+    """
+    _check_table(calls, "calls", ("seq", "start", "end"))
+    _check_table(truth, "truth", ("seq", "start", "end"))
+    if not isinstance(n_sequences, (int, np.integer)) or n_sequences < 0:
+        raise ValueError(f"n_sequences must be a non-negative integer, got {n_sequences!r}")
+    c, t = calls["seq"].to_numpy(np.int64), truth["seq"].to_numpy(np.int64)
+    if (c.size and c.max() >= n_sequences) or (t.size and t.max() >= n_sequences):
+        raise ValueError(f"n_sequences ({n_sequences}) must exceed every seq index")
+    return pd.DataFrame({"seq": np.arange(n_sequences),
+                         "n_calls": np.bincount(c, minlength=n_sequences),
+                         "n_truth": np.bincount(t, minlength=n_sequences)})
+
+
+def topk_curve(calls: pd.DataFrame, truth: pd.DataFrame, ks=None) -> pd.DataFrame:
+    """Precision and recall of the top-k calls by score (the paper's top-k table, plus the sound version).
+
+    Calls are ranked as in the greedy matching (decreasing score, NaN last, ties by table order).
+    Because the greedy matching takes calls in that same order, the one-to-one matches among the
+    top k are exactly the full matching restricted to them, so one matching serves every k.
+
+    Parameters
+    ----------
+    calls : Instances table of calls
+    truth : ground-truth Instances table (decoy rows, ``functional`` False, are not targets)
+    ks : 1-D ints >= 1, or None for every k from 1 to the number of calls (k above it is clipped)
+
+    Returns
+    -------
+    DataFrame, one row per k: ``k``, ``paper_precision`` (top-k calls overlapping a planted
+    instance / k), ``paper_recall`` (distinct planted instances hit by the top k / planted: the
+    paper's top-k recall), ``precision`` and ``recall`` (one-to-one greedy matches). Recalls are
+    NaN without functional planted instances; an empty frame without calls.
+    """
+    _check_table(calls, "calls", _CALL_COLUMNS)
+    _check_table(truth, "truth", ("seq", "start", "end"))
+    if "functional" in truth.columns:
+        truth = truth.loc[truth["functional"].to_numpy(bool)]
+    n_c, n_t = len(calls), len(truth)
+    if ks is None:
+        ks = np.arange(1, n_c + 1)
+    ks = np.atleast_1d(np.asarray(ks))
+    if ks.ndim != 1 or not np.issubdtype(ks.dtype, np.integer) or np.any(ks < 1):
+        raise ValueError(f"ks must be a 1-D array of integers >= 1 or None, got {ks!r}")
+    columns = ["k", "paper_precision", "paper_recall", "precision", "recall"]
+    if n_c == 0:
+        return pd.DataFrame(columns=columns)
+    ks = np.minimum(ks, n_c)
+    ci, tj, iou = overlap_pairs(calls, truth)
+    rank = call_priority(calls["score"].to_numpy(np.float64))
+    hit = np.zeros(n_c, dtype=bool)
+    hit[ci] = True
+    match = greedy_match(ci, tj, iou, rank, n_t)
+    # cumulative counts in rank order; index k-1 holds the count over the top k
+    by_rank = np.empty(n_c, dtype=np.int64)
+    by_rank[rank] = np.arange(n_c)
+    cum_hit = np.cumsum(hit[by_rank])
+    cum_tp = np.cumsum(match[by_rank] >= 0)
+    first = np.full(n_t, n_c, dtype=np.int64)  # best rank of a call overlapping each truth
+    np.minimum.at(first, tj, rank[ci])
+    n_distinct = np.searchsorted(np.sort(first), ks, side="left")  # truths first hit at rank < k
+    recall_den = float(n_t) if n_t else np.nan
+    return pd.DataFrame({
+        "k": ks,
+        "paper_precision": cum_hit[ks - 1] / ks,
+        "paper_recall": n_distinct / recall_den,
+        "precision": cum_tp[ks - 1] / ks,
+        "recall": cum_tp[ks - 1] / recall_den,
+    })

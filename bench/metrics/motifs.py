@@ -17,9 +17,47 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from .similarity import QUALITY_RULES, aligned_pearson, aligned_similarity, passes_quality, trim_by_ic
+from .similarity import QUALITY_RULES, aligned_pearson, aligned_similarity, passes_quality, tomtom_pvalues, trim_by_ic
 
-SIMILARITIES = {"aligned": aligned_similarity, "pearson": aligned_pearson}
+SIMILARITIES = {"aligned": aligned_similarity, "pearson": aligned_pearson, "tomtom": None}
+#: the match threshold used when none is given, per similarity. Tomtom's similarity is
+#: −log10(p) (against the padded target set), so 2 means p < 0.01.
+DEFAULT_THRESHOLDS = {"aligned": 0.75, "pearson": 0.75, "tomtom": 2.0}
+
+
+def _threshold(threshold, similarity: str) -> float:
+    try:
+        t = float(DEFAULT_THRESHOLDS[similarity] if threshold is None else threshold)
+    except (TypeError, ValueError):
+        t = np.nan
+    if not np.isfinite(t):
+        raise ValueError(f"threshold must be a finite number or None, got {threshold!r}")
+    return t
+
+
+def similarity_matrix(pfms_a, pfms_b, similarity: str = "aligned") -> np.ndarray:
+    """Pairwise similarity of two lists of PFMs.
+
+    Parameters
+    ----------
+    pfms_a, pfms_b : lists of (4, W) arrays or Motifs
+    similarity : {"aligned", "pearson", "tomtom"}
+        ``"tomtom"`` gives −log10 of memelite Tomtom p-values with ``pfms_b`` as the targets
+        (padded, see :func:`bench.metrics.similarity.tomtom_pvalues`; p floored at 1e-300).
+
+    Returns
+    -------
+    numpy.ndarray (len(pfms_a), len(pfms_b)) float64.
+    """
+    if similarity not in SIMILARITIES:
+        raise ValueError(f"similarity must be one of {tuple(SIMILARITIES)}, got {similarity!r}")
+    if similarity == "tomtom":
+        if not pfms_a or not pfms_b:
+            return np.zeros((len(pfms_a), len(pfms_b)))
+        return -np.log10(np.clip(tomtom_pvalues(list(pfms_a), list(pfms_b)), 1e-300, 1.0))
+    fn = SIMILARITIES[similarity]
+    s = [[fn(a, b) for b in pfms_b] for a in pfms_a]
+    return np.array(s, dtype=np.float64).reshape(len(pfms_a), len(pfms_b))
 
 
 def _check_motifs(motifs, name: str) -> list:
@@ -51,9 +89,7 @@ def _prepare(discovered, truth, similarity: str, quality):
         d_pfms = [trim_by_ic(m.pfm) for m in passing]
         # trim the truth the same way, so low-IC JASPAR flanks do not dilute the similarity
         t_pfms = [t if (t := trim_by_ic(m.pfm)).shape[1] else np.asarray(m.pfm) for m in truth]
-    fn = SIMILARITIES[similarity]
-    s = np.array([[fn(d, t) for t in t_pfms] for d in d_pfms], dtype=np.float64).reshape(len(d_pfms), len(t_pfms))
-    return discovered, passing, truth, s
+    return discovered, passing, truth, similarity_matrix(d_pfms, t_pfms, similarity)
 
 
 def _one_to_one(s: np.ndarray, threshold: float) -> list[tuple[int, int]]:
@@ -94,7 +130,7 @@ def _scores(s: np.ndarray, n_discovered: int, truth_names: list[str], threshold:
     return out
 
 
-def motif_recovery(discovered, truth, threshold: float = 0.75, similarity: str = "aligned",
+def motif_recovery(discovered, truth, threshold: float | None = None, similarity: str = "aligned",
                    quality: str | None = "uniform") -> dict[str, float]:
     """Score discovered motifs against the planted motifs.
 
@@ -104,10 +140,12 @@ def motif_recovery(discovered, truth, threshold: float = 0.75, similarity: str =
         What a method returned (unique names).
     truth : list of simulations.Motif
         The planted motifs.
-    threshold : float
-        Similarity at or above which a discovered motif matches a true motif.
-    similarity : {"aligned", "pearson"}
-        :func:`aligned_similarity` (range [0, 1]) or :func:`aligned_pearson` (range [-1, 1]).
+    threshold : float or None
+        Similarity at or above which a discovered motif matches a true motif; None takes
+        ``DEFAULT_THRESHOLDS[similarity]`` (0.75, 0.75, 2.0).
+    similarity : {"aligned", "pearson", "tomtom"}
+        :func:`aligned_similarity` (range [0, 1]), :func:`aligned_pearson` (range [-1, 1]) or
+        −log10 Tomtom p (slow on first use: memelite's numba JIT).
     quality : {"uniform", "argminn", "modisco"} or None
         Quality rule for discovered motifs (after IC trimming); ``None`` keeps all, untrimmed.
 
@@ -122,10 +160,10 @@ def motif_recovery(discovered, truth, threshold: float = 0.75, similarity: str =
     similarities with no passing motif.
     """
     discovered, passing, truth, s = _prepare(discovered, truth, similarity, quality)
-    return _scores(s, len(discovered), [m.name for m in truth], float(threshold))
+    return _scores(s, len(discovered), [m.name for m in truth], _threshold(threshold, similarity))
 
 
-def motif_assignment(discovered, truth, threshold: float = 0.75, similarity: str = "aligned",
+def motif_assignment(discovered, truth, threshold: float | None = None, similarity: str = "aligned",
                      quality: str | None = "uniform") -> dict[str, str]:
     """Map every passing discovered motif to its most similar true motif, when at or above ``threshold``.
 
@@ -137,6 +175,7 @@ def motif_assignment(discovered, truth, threshold: float = 0.75, similarity: str
     dict discovered name → true name (discovered motifs matching nothing are absent).
     """
     _, passing, truth, s = _prepare(discovered, truth, similarity, quality)
+    threshold = _threshold(threshold, similarity)
     if s.size == 0:
         return {}
     best = s.argmax(axis=1)

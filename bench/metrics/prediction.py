@@ -8,13 +8,53 @@ from scipy.stats import pearsonr, spearmanr
 from ._ranking import auroc_rows, average_precision_rows
 
 
+def paper_auprc(y: np.ndarray, z: np.ndarray) -> float:
+    """The ARGMINN reference's auPRC: trapezoidal area under its own precision-recall curve.
+
+    Distinct scores are the thresholds (ties merged); the curve stops at the first threshold
+    reaching full recall and the point (recall 0, precision 1) is appended; the area is the
+    trapezoidal rule over recall (``sklearn.metrics.auc``). Trapezoids interpolate precision
+    linearly between operating points, which is optimistic; :func:`prediction_scores` reports
+    the step-wise ``average_precision`` beside it.
+
+    Parameters
+    ----------
+    y : (N,) in {0, 1}
+    z : (N,) scores
+
+    Returns
+    -------
+    float; NaN without positives (the reference crashes there).
+    """
+    y = np.asarray(y, dtype=np.float64).ravel()
+    z = np.asarray(z, dtype=np.float64).ravel()
+    n_pos = y.sum()
+    if n_pos == 0:
+        return np.nan
+    order = np.argsort(-z, kind="stable")
+    zs, ys = z[order], y[order]
+    ends = np.flatnonzero(np.r_[zs[:-1] != zs[1:], True])  # last index of each tie group
+    tp = np.cumsum(ys)[ends]
+    precision = tp / (ends + 1.0)
+    recall = tp / n_pos
+    stop = int(np.argmax(tp == n_pos))
+    recall = np.r_[0.0, recall[:stop + 1]]
+    precision = np.r_[1.0, precision[:stop + 1]]
+    return float(np.sum(np.diff(recall) * (precision[1:] + precision[:-1]) / 2.0))
+
+
 def _binary_scores(y: np.ndarray, z: np.ndarray) -> dict[str, float]:
     pos = y == 1
     pred = z > 0  # logit > 0 ⇔ probability > 0.5, the paper's accuracy threshold
     n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    n_pred = int(pred.sum())
     return {
         "auroc": float(auroc_rows(z[None, :], pos[None, :])[0]),
         "average_precision": float(average_precision_rows(z[None, :], pos[None, :])[0]),
+        "paper_auprc": paper_auprc(y, z),
+        # no predicted positive: precision 0, as the reference (and sklearn's zero_division) set it
+        "precision": float((pred & pos).sum() / n_pred) if n_pred else 0.0,
+        "recall": float((pred & pos).sum() / n_pos) if n_pos else np.nan,
         "accuracy": float((pred == pos).mean()),
         "positive_accuracy": float(pred[pos].mean()) if n_pos else np.nan,
         "negative_accuracy": float((~pred[~pos]).mean()) if n_neg else np.nan,
@@ -47,13 +87,15 @@ def prediction_scores(y_true, logits, kind: str = "auto") -> dict[str, float]:
 
     Returns
     -------
-    Binary: ``auroc``, ``average_precision`` (sklearn's step AP, not the paper's trapezoidal
-    auPRC), ``accuracy``, ``positive_accuracy``, ``negative_accuracy``, ``n``,
+    Binary: ``auroc``, ``average_precision`` (sklearn's step AP), ``paper_auprc`` (the
+    reference's trapezoidal auPRC, see :func:`paper_auprc`), ``precision`` and ``recall`` at
+    logit > 0, ``accuracy``, ``positive_accuracy``, ``negative_accuracy``, ``n``,
     ``positive_fraction``. Continuous: ``pearson``, ``spearman``, ``mse``, ``n``.
     With T tasks, each value is the mean over tasks (NaN tasks ignored).
 
-    NaN only where undefined: auroc when one class is absent; average_precision with no
-    positive (with no negative it is 1); per-class accuracy for an absent class; correlations
+    NaN only where undefined: auroc when one class is absent; average_precision, paper_auprc
+    and recall with no positive (with no negative AP is 1); precision is 0 with no predicted
+    positive; per-class accuracy for an absent class; correlations
     for a constant vector. Accuracy is always defined.
     """
     y = np.asarray(y_true, dtype=np.float64)

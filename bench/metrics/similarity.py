@@ -213,6 +213,28 @@ def _padding_pfms() -> tuple[np.ndarray, ...]:
     return tuple(jaspar_motif(name).pfm for name in TOMTOM_PADDING)
 
 
+def _tomtom_padded(queries, targets, pad: bool) -> tuple[np.ndarray, int]:
+    """p-values against the (padded) targets: ``(nQ, nT + n_padding)`` and ``nT``."""
+    q = [np.ascontiguousarray(_as_pfm(m, f"queries[{i}]")) for i, m in enumerate(queries)]
+    t = [np.ascontiguousarray(_as_pfm(m, f"targets[{i}]")) for i, m in enumerate(targets)]
+    for name, group in (("queries", q), ("targets", t)):
+        for i, m in enumerate(group):
+            if m.shape[1] == 0:
+                raise ValueError(f"{name}[{i}] must have at least one column")
+    n_t = len(t)
+    if not q or not t:
+        return np.zeros((len(q), n_t)), n_t
+    if pad:
+        t = t + [np.ascontiguousarray(p) for p in _padding_pfms()]
+    from memelite import tomtom
+
+    with warnings.catch_warnings():
+        # below 25 targets (pad=False) memelite warns; the caller asked for it explicitly
+        warnings.simplefilter("ignore")
+        p_values = tomtom(q, t, n_jobs=1)[0]
+    return np.asarray(p_values, dtype=np.float64), n_t
+
+
 def tomtom_pvalues(queries, targets, pad: bool = True) -> np.ndarray:
     """Tomtom p-values (memelite, complete score, both strands) of every query against every target.
 
@@ -232,19 +254,50 @@ def tomtom_pvalues(queries, targets, pad: bool = True) -> np.ndarray:
     Returns
     -------
     numpy.ndarray (nQ, nT) of p-values; empty when either list is empty. The first call in a
-    process compiles memelite's numba kernels (~40 s).
+    process compiles memelite's numba kernels (~40 s cold, cached on disk afterwards).
     """
-    q = [np.ascontiguousarray(_as_pfm(m, f"queries[{i}]")) for i, m in enumerate(queries)]
-    t = [np.ascontiguousarray(_as_pfm(m, f"targets[{i}]")) for i, m in enumerate(targets)]
-    if not q or not t:
-        return np.zeros((len(q), len(t)))
-    n_t = len(t)
-    if pad:
-        t = t + [np.ascontiguousarray(p) for p in _padding_pfms()]
-    from memelite import tomtom
+    p, n_t = _tomtom_padded(queries, targets, pad)
+    return p[:, :n_t]
 
-    with warnings.catch_warnings():
-        # below 25 targets (pad=False) memelite warns; the caller asked for it explicitly
-        warnings.simplefilter("ignore")
-        p_values = tomtom(q, t, n_jobs=1)[0]
-    return np.asarray(p_values, dtype=np.float64)[:, :n_t]
+
+def benjamini_hochberg(p_values) -> np.ndarray:
+    """Benjamini-Hochberg q-values along the last axis.
+
+    Parameters
+    ----------
+    p_values : (..., m) array in [0, 1]
+
+    Returns
+    -------
+    numpy.ndarray of the same shape: ``q_(i) = min_{j >= i} p_(j) m / j`` (sorted order), at most 1.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.ndim == 0 or np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
+        raise ValueError("p_values must be an array of finite values in [0, 1]")
+    m = p.shape[-1]
+    if m == 0:
+        return p.copy()
+    order = np.argsort(p, axis=-1, kind="stable")
+    ps = np.take_along_axis(p, order, axis=-1)
+    q = ps * m / np.arange(1, m + 1)
+    q = np.minimum.accumulate(q[..., ::-1], axis=-1)[..., ::-1]
+    out = np.empty_like(q)
+    np.put_along_axis(out, order, np.minimum(q, 1.0), axis=-1)
+    return out
+
+
+def tomtom_qvalues(queries, targets, pad: bool = True) -> np.ndarray:
+    """Tomtom q-values: Benjamini-Hochberg over each query's p-values against all (padded) targets.
+
+    Tomtom reports q-values per query over the target database; here the database is the true
+    motifs plus, with ``pad=True``, the fixed padding set of :func:`tomtom_pvalues`, so a q-value
+    does not depend on how many motifs a simulation plants.
+
+    Returns
+    -------
+    numpy.ndarray (nQ, nT); empty when either list is empty.
+    """
+    p, n_t = _tomtom_padded(queries, targets, pad)
+    if p.size == 0:
+        return p[:, :n_t]
+    return benjamini_hochberg(np.clip(p, 0.0, 1.0))[:, :n_t]

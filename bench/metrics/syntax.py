@@ -109,6 +109,31 @@ def spacing_curve(predict_fn, background, motif_a, motif_b, spacings, orientatio
     return pd.DataFrame(rows)
 
 
+ORIENTATION_PAIRS = (("+", "+"), ("+", "-"), ("-", "+"), ("-", "-"))
+
+
+def spacing_grid(predict_fn, background, motif_a, motif_b, spacings, orientations=ORIENTATION_PAIRS,
+                 seed: int = 0, sample: bool = False) -> pd.DataFrame:
+    """:func:`spacing_curve` over a grid of orientations (every strand pair by default).
+
+    Returns
+    -------
+    DataFrame: an ``orientation`` column (``"++"``, ``"+-"``, ...) plus the columns of
+    :func:`spacing_curve`, one row per (orientation, spacing). Every orientation uses the same
+    seed, so with ``sample`` the draws differ only by strand.
+    """
+    if not isinstance(orientations, (list, tuple)) or not orientations:
+        raise ValueError(f"orientations must be a non-empty list of pairs like ('+', '-'), got {orientations!r}")
+    frames = []
+    for o in orientations:
+        if len(o) != 2:
+            raise ValueError(f"orientations entries must be pairs like ('+', '-'), got {o!r}")
+        curve = spacing_curve(predict_fn, background, motif_a, motif_b, spacings, tuple(o), seed, sample)
+        frames.append(curve.assign(orientation="".join(o)))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["orientation"] + [c for c in out.columns if c != "orientation"]]
+
+
 def interaction(predict_fn, background, a, b, spacing: int, seed: int = 0, orientation=("+", "+"),
                 sample: bool = False) -> dict[str, float]:
     """Effects of A alone, B alone, both, and their interaction ``A+B − A − B`` (mean Δ logit).
@@ -119,7 +144,8 @@ def interaction(predict_fn, background, a, b, spacing: int, seed: int = 0, orien
     Returns
     -------
     dict: ``effect_a``, ``effect_b``, ``effect_ab``, ``interaction``, ``interaction_sem``
-    (over sequences; NaN for a single sequence).
+    (over sequences; NaN for a single sequence), ``interaction_sign`` (−1, 0 or 1: −1 is what a
+    planted repression rule should give).
     """
     x = _check_background(background)
     if len(orientation) != 2:
@@ -139,6 +165,7 @@ def interaction(predict_fn, background, a, b, spacing: int, seed: int = 0, orien
         "effect_a": float(da.mean()), "effect_b": float(db.mean()), "effect_ab": float(dab.mean()),
         "interaction": float(inter.mean()),
         "interaction_sem": float(inter.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan,
+        "interaction_sign": float(np.sign(inter.mean())),
     }
 
 

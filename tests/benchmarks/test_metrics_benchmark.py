@@ -40,3 +40,12 @@ def test_instance_scores_100k_vs_100k(benchmark, tables):
     c, t = tables
     r = benchmark.pedantic(instance_scores, args=(c, t, {"A": "A", "B": "B"}), rounds=5, iterations=1)
     assert 0 < r["recall"] <= 1 and r["n_calls"] == N
+
+
+def test_topk_curve_100k_vs_100k(benchmark, tables):
+    from bench.metrics import topk_curve
+
+    c, t = tables
+    ks = np.unique(np.geomspace(1, N, 50).astype(np.int64))
+    curve = benchmark.pedantic(topk_curve, args=(c, t, ks), rounds=5, iterations=1)
+    assert len(curve) == ks.size and curve["recall"].is_monotonic_increasing

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from bench.metrics import attribution_scores, planted_mask, seed_stability, sign_agreement
+from bench.metrics import attribution_scores, informative_mask, planted_mask, seed_stability, sign_agreement
 
 
 def truth(rows):
@@ -111,3 +111,68 @@ def test_seed_stability():
     assert r["cosine_mean"] == pytest.approx(1 / np.sqrt(2))
     assert np.isnan(seed_stability([a])["cosine_mean"])
     assert np.isnan(seed_stability([np.zeros_like(a), a])["cosine_mean"])
+
+
+# a width-3 motif whose last column is flat: IC ~ [2, 2, 0] bits
+M = np.array([[1.0, 0, 0.25], [0, 1.0, 0.25], [0, 0, 0.25], [0, 0, 0.25]])
+
+
+def test_informative_mask_strands():
+    t = truth([(0, 1, 4, "+", "M", 1, "r", True), (1, 0, 3, "-", "M", 1, "r", True),
+               (1, 3, 6, "+", "M", 1, "d", False)])
+    m = informative_mask(t, {"M": M}, 2, 6)
+    assert m[0].tolist() == [False, True, True, False, False, False]
+    assert m[1].tolist() == [False, True, True, False, False, False]  # reversed on '-'; decoy ignored
+    with pytest.raises(ValueError, match="motifs has no entry"):
+        informative_mask(t, {}, 2, 6)
+    with pytest.raises(ValueError, match="width"):
+        informative_mask(truth([(0, 1, 5, "+", "M", 1, "r", True)]), {"M": M}, 2, 6)
+
+
+def test_attribution_scores_excluding_uninformative_positions():
+    x = one_hot(2, 6)
+    t = truth([(0, 1, 4, "+", "M", 1, "r", True), (1, 0, 3, "-", "M", 1, "r", True)])
+    track = np.array([[0.1, 0.9, 0.8, 0.0, 0.5, 0.2],    # excluded position 3 has the lowest score
+                      [0.0, 0.7, 0.6, 0.3, 0.9, 0.1]])   # excluded position 0
+    attr = x * track[:, None, :]
+    plain = attribution_scores(attr, x, t)
+    assert plain["auroc"] == pytest.approx((6 / 9 + 4 / 9) / 2)
+    r = attribution_scores(attr, x, t, motifs={"M": M})
+    # seq 0: positives .9 .8 above every negative; seq 1: .7 .6 below the .9 negative
+    assert r["auroc"] == pytest.approx((1 + 4 / 6) / 2)
+    assert r["auprc"] == pytest.approx((1 + (1 / 2 + 2 / 3) / 2) / 2)
+    keep = ~np.array([[0, 0, 0, 1, 0, 0], [1, 0, 0, 0, 0, 0]], dtype=bool)
+    lab = informative_mask(t, {"M": M}, 2, 6)
+    assert r["pooled_auroc"] == pytest.approx(roc_auc_score(lab[keep], track[keep]))
+    assert r["pooled_auprc"] == pytest.approx(average_precision_score(lab[keep], track[keep]))
+
+
+def test_excluding_against_sklearn_random():
+    rng = np.random.default_rng(2)
+    n, length = 15, 20
+    x = one_hot(n, length, 3)
+    attr = x * rng.integers(-3, 4, (n, 1, length)).astype(float)
+    strands = rng.choice(["+", "-"], n)
+    starts = rng.integers(0, 17, n)
+    rows = [(i, int(s), int(s) + 3, st, "M", 1, "r", True) for i, (s, st) in enumerate(zip(starts, strands))]
+    t = truth(rows)
+    r = attribution_scores(attr, x, t, motifs={"M": M})
+    score = np.abs(attr.sum(1))
+    lab = informative_mask(t, {"M": M}, n, length)
+    keep = lab | ~planted_mask(t, n, length)
+    per = [roc_auc_score(lab[i][keep[i]], score[i][keep[i]]) for i in range(n)]
+    assert r["auroc"] == pytest.approx(np.mean(per))
+    per = [average_precision_score(lab[i][keep[i]], score[i][keep[i]]) for i in range(n)]
+    assert r["auprc"] == pytest.approx(np.mean(per))
+    assert r["pooled_auroc"] == pytest.approx(roc_auc_score(lab[keep], score[keep]))
+
+
+def test_seed_stability_on_actual_contributions_and_all_positions():
+    rng = np.random.default_rng(4)
+    x = one_hot(3, 7)
+    a = rng.normal(size=(3, 4, 7))
+    b = a * x + rng.normal(size=(3, 4, 7)) * (1 - x)  # differs only on bases absent from x
+    assert seed_stability([a, b], x=x)["cosine_mean"] == pytest.approx(1.0)
+    assert seed_stability([a, b])["cosine_mean"] < 0.99
+    r = sign_agreement(a, a, truth([(0, 0, 3, "+", "A", 1, "r", True)]), x=x)
+    assert r["all_spearman"] == pytest.approx(1.0) and r["all_cosine"] == pytest.approx(1.0)

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.metrics import instance_scores, overlap_pairs
+from bench.metrics import instance_scores, overlap_pairs, sequence_counts, topk_curve
 from bench.metrics.instances import call_priority, greedy_match
 from simulations import empty_instances
 
@@ -47,6 +47,15 @@ def test_hand_made_case():
     assert r["decoy_hit_fraction"] == 1.0
     assert r["calls_per_sequence"] == pytest.approx(5 / 4)
     assert r["truth_per_sequence"] == pytest.approx(3 / 4)
+    # calls per sequence [3, 2, 0, 0] vs functional truth [2, 1, 0, 0]
+    assert r["per_sequence_count_mae"] == pytest.approx(0.5)
+    assert r["per_sequence_count_emd"] == pytest.approx(0.5)
+    curve = topk_curve(c, T, [1, 2, 5, 9])
+    assert curve["k"].tolist() == [1, 2, 5, 5]  # k above the number of calls is clipped
+    np.testing.assert_allclose(curve["paper_precision"], [1, 1, 3 / 5, 3 / 5])
+    np.testing.assert_allclose(curve["paper_recall"], [1 / 3, 2 / 3, 2 / 3, 2 / 3])
+    np.testing.assert_allclose(curve["precision"], [1, 1, 2 / 5, 2 / 5])
+    np.testing.assert_allclose(curve["recall"], [1 / 3, 2 / 3, 2 / 3, 2 / 3])
 
 
 def test_greedy_prefers_higher_score_then_iou():
@@ -78,10 +87,17 @@ def test_no_calls_no_truth():
     assert r["precision"] == 0.0 and np.isnan(r["recall"]) and r["f1"] == 0.0
     assert np.isnan(r["average_precision"]) and np.isnan(r["decoy_hit_fraction"])
     r = instance_scores(empty_instances(), empty_instances(truth=True))
-    assert np.isnan(r["f1"]) and np.isnan(r["calls_per_sequence"])
+    assert np.isnan(r["f1"]) and np.isnan(r["calls_per_sequence"]) and np.isnan(r["per_sequence_count_mae"])
+    assert topk_curve(empty_instances(), T).empty
+    assert np.isnan(topk_curve(c, empty_instances(truth=True))["recall"]).all()
+    assert sequence_counts(empty_instances(), T, 3)["n_truth"].tolist() == [2, 2, 0]  # decoys count here
 
 
 def test_input_checks():
+    with pytest.raises(ValueError, match="n_sequences"):
+        instance_scores(empty_instances(), T, n_sequences=1)
+    with pytest.raises(ValueError, match="ks"):
+        topk_curve(calls([(0, 1, 5, "+", "A", 1.0)]), T, [0])
     with pytest.raises(ValueError, match="calls"):
         instance_scores(calls([(0, 5, 5, "+", "A", 1.0)]), T)
     with pytest.raises(ValueError, match="truth"):
@@ -147,3 +163,20 @@ def test_average_precision_matches_sklearn_when_every_truth_is_callable():
     # every truth gets a call, so AP over calls equals sklearn's AP with the hit flags as labels
     r = instance_scores(c, t)
     assert r["average_precision"] == pytest.approx(average_precision_score(hits, c["score"]) * hits.sum() / n)
+
+
+def test_topk_curve_against_rescoring_prefixes():
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        c = _random(rng, int(rng.integers(1, 25)), 3, 40)
+        t = _random(rng, int(rng.integers(0, 15)), 3, 40)
+        curve = topk_curve(c, t)
+        order = sorted(range(len(c)), key=lambda i: (-c.score[i], i))
+        for k in range(1, len(c) + 1):
+            r = instance_scores(c.iloc[sorted(order[:k])].reset_index(drop=True), t)
+            row = curve.iloc[k - 1]
+            assert row["precision"] == pytest.approx(r["precision"])
+            assert row["paper_precision"] == pytest.approx(r["paper_precision"])
+            if len(t):
+                assert row["recall"] == pytest.approx(r["recall"])
+                assert row["paper_recall"] == pytest.approx(r["paper_recall_distinct"])

@@ -69,3 +69,12 @@ def test_input_checks():
         motif_recovery([], [GATA], similarity="cosine")
     with pytest.raises(ValueError, match="unique"):
         motif_recovery([GATA, GATA], [GATA])
+
+
+def test_threshold_checked_and_defaulted():
+    with pytest.raises(ValueError, match="threshold"):
+        motif_recovery([], [GATA], threshold="high")
+    with pytest.raises(ValueError, match="threshold"):
+        motif_assignment([], [GATA], threshold=float("nan"))
+    disc = [GATA.renamed("p0")]
+    assert motif_recovery(disc, [GATA]) == motif_recovery(disc, [GATA], threshold=0.75)

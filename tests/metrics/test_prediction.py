@@ -45,3 +45,42 @@ def test_input_checks():
         prediction_scores(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="binary"):
         prediction_scores(np.array([0.5, 1.0]), np.zeros(2), kind="binary")
+
+
+def _paper_auprc_loop(y, z):
+    """The reference's curve written as loops: distinct thresholds high to low, stop at full recall."""
+    pts = [(0.0, 1.0)]
+    for t in sorted(set(z), reverse=True):
+        called = [yi for yi, zi in zip(y, z) if zi >= t]
+        tp = sum(called)
+        pts.append((tp / sum(y), tp / len(called)))
+        if tp == sum(y):
+            break
+    return sum((r1 - r0) * (p0 + p1) / 2 for (r0, p0), (r1, p1) in zip(pts, pts[1:]))
+
+
+def test_paper_auprc_and_threshold_scores_hand_made():
+    y = np.array([0, 0, 1, 1])
+    z = np.array([-1.0, 0.5, 0.2, 2.0])
+    r = prediction_scores(y, z)
+    # curve (0,1) (.5,1) (.5,.5) (1,2/3): trapezoids .5 + 0 + .5 * (.5 + 2/3) / 2
+    assert r["paper_auprc"] == pytest.approx(19 / 24)
+    assert r["average_precision"] == pytest.approx(5 / 6)
+    assert r["precision"] == pytest.approx(2 / 3) and r["recall"] == 1.0
+
+
+def test_paper_auprc_against_loop_with_ties():
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        n = int(rng.integers(2, 40))
+        y = rng.integers(0, 2, n)
+        y[0] = 1
+        z = rng.integers(-3, 3, n).astype(float)
+        assert prediction_scores(y, z, kind="binary")["paper_auprc"] == pytest.approx(_paper_auprc_loop(y, z))
+
+
+def test_paper_auprc_edge_cases():
+    r = prediction_scores(np.zeros(3), np.array([1.0, -1.0, 2.0]))
+    assert np.isnan(r["paper_auprc"]) and np.isnan(r["recall"]) and r["precision"] == 0.0
+    r = prediction_scores(np.array([0, 1, 0]), np.zeros(3))  # all-equal scores: one threshold
+    assert r["paper_auprc"] == pytest.approx((1 + 1 / 3) / 2) and r["precision"] == 0.0

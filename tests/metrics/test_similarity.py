@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from bench.metrics import aligned_pearson, aligned_similarity, passes_quality, tomtom_pvalues, trim_by_ic
+from bench.metrics import (aligned_pearson, aligned_similarity, benjamini_hochberg, motif_recovery, passes_quality,
+                           similarity_matrix, tomtom_pvalues, tomtom_qvalues, trim_by_ic)
 from simulations import from_consensus
 
 
@@ -100,6 +101,32 @@ def test_input_checks():
 
 def test_tomtom_empty_inputs():
     assert tomtom_pvalues([], [onehot("ACGT")]).shape == (0, 1)
+    assert tomtom_qvalues([onehot("ACGT")], []).shape == (1, 0)
+    assert similarity_matrix([], [onehot("ACGT")], "tomtom").shape == (0, 1)
+
+
+def test_benjamini_hochberg_hand_made():
+    q = benjamini_hochberg([0.01, 0.04, 0.03, 0.5])
+    # sorted .01 .03 .04 .5 -> x4/rank .04 .06 .0533 .5 -> running min from the right
+    np.testing.assert_allclose(q, [0.04, 0.16 / 3, 0.16 / 3, 0.5])
+    # row-wise; 0.2 x 2 / rank 2 = 0.2
+    np.testing.assert_allclose(benjamini_hochberg([[0.9, 0.9], [0.2, 0.0]]), [[0.9, 0.9], [0.2, 0.0]])
+    assert benjamini_hochberg(np.zeros((2, 0))).shape == (2, 0)
+    with pytest.raises(ValueError, match="p_values"):
+        benjamini_hochberg([0.5, 1.5])
+
+
+def test_benjamini_hochberg_against_scipy():
+    from scipy.stats import false_discovery_control
+    p = np.random.default_rng(0).random((5, 40)) ** 3
+    np.testing.assert_allclose(benjamini_hochberg(p), false_discovery_control(p, axis=-1))
+
+
+def test_similarity_matrix():
+    s = similarity_matrix([onehot("GATAAG"), onehot("CCCCCC")], [onehot("GATAAG")])
+    assert s.shape == (2, 1) and s[0, 0] == pytest.approx(1.0, abs=1e-5) and s[1, 0] < 0.5
+    with pytest.raises(ValueError, match="similarity"):
+        similarity_matrix([], [], "euclid")
 
 
 @pytest.mark.slow
@@ -110,3 +137,14 @@ def test_tomtom_pvalues_rank_true_match_first():
     assert p.shape == (2, 2)
     assert p[0, 0] < 1e-3 and p[1, 1] < 1e-3
     assert p[0, 0] < p[0, 1] and p[1, 1] < p[1, 0]
+
+
+@pytest.mark.slow
+def test_tomtom_qvalues_and_recovery():
+    gata = from_consensus("GATA", "AGATAAGG")
+    ebox = from_consensus("EBOX", "CACGTGAC")
+    p = tomtom_pvalues([gata, ebox], [gata, ebox])
+    q = tomtom_qvalues([gata, ebox], [gata, ebox])
+    assert q.shape == (2, 2) and np.all(q >= p - 1e-15) and q[0, 0] < 1e-3
+    r = motif_recovery([gata.renamed("p0"), from_consensus("p1", "TTTTTAAAAA")], [gata, ebox], similarity="tomtom")
+    assert r["recall"] == pytest.approx(1 / 2) and r["best_similarity/GATA"] > 2

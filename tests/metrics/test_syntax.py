@@ -86,3 +86,21 @@ def test_input_checks():
         spacing_curve(counting_model, background(length=12), A, B, [10])
     with pytest.raises(ValueError, match="background"):
         spacing_curve(counting_model, np.zeros((3, 40)), A, B, [1])
+
+
+def test_spacing_grid_orientations():
+    from bench.metrics import spacing_grid
+    grid = spacing_grid(counting_model, background(), A, onehot("CGTG"), [5, 6])
+    assert grid["orientation"].tolist() == ["++", "++", "+-", "+-", "-+", "-+", "--", "--"]
+    # B on "-" inserts CACG (the reverse complement of CGTG), scoring 2 and the +3 bonus at gap 5;
+    # A on "-" inserts TATC, which the counting model does not see (GATA alone scores 1)
+    assert grid["delta"].tolist() == [1.0, 1.0, 6.0, 3.0, 0.0, 0.0, 2.0, 2.0]
+    with pytest.raises(ValueError, match="orientations"):
+        spacing_grid(counting_model, background(), A, B, [1], orientations=[])
+
+
+def test_interaction_sign_for_repression():
+    def repressive(x):
+        return 2.0 - 3.0 * (counting_model(x) >= 3)  # A + B together switch the logit down
+    r = interaction(repressive, background(), A, B, 5)
+    assert r["interaction"] < 0 and r["interaction_sign"] == -1.0

@@ -1,0 +1,159 @@
+"""Read-outs that need no attributions: first-layer filters of any CNN, and ARGMINN's mechanism.
+
+Both defer to ``models.readout`` (imported lazily: ``bench`` may load before ``models`` is built)
+so that a CNN's filters are read with exactly ARGMINN's activation rule. Where ``models.readout``
+is missing, the same rule (argminn-notes.md §4.1) is applied here and ``details["readout_impl"]``
+says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from simulations import Motif, empty_instances
+
+ACTIVATION_FRACTION = 0.5  # tau_f = 0.5 * max activation of filter f, ARGMINN's rule
+
+
+def _readout_module():
+    try:
+        from models import readout
+    except ImportError:
+        return None
+    return readout
+
+
+def scanner_activations(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """First-layer activations ``(N, F, L')`` in eval mode, batched."""
+    from .attribution import eval_mode
+
+    out = []
+    with eval_mode(model), torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            a = model.scanner_activations(torch.from_numpy(np.ascontiguousarray(x[i:i + batch_size])))
+            out.append(torch.as_tensor(a).detach().float().numpy())
+    return np.concatenate(out)
+
+
+def _local_activation_pfms(acts: np.ndarray, x: np.ndarray, width: int) -> dict:
+    """PFM per filter: the mean one-hot of the windows whose activation exceeds 0.5 x the filter's max.
+
+    Returns ``{f: (4, width) array}`` for filters with at least one such window.
+    """
+    out = {}
+    for f in range(acts.shape[1]):
+        a = acts[:, f]
+        tau = ACTIVATION_FRACTION * a.max()
+        if tau <= 0:
+            continue
+        seqs, starts = np.nonzero(a > tau)
+        if seqs.size == 0:
+            continue
+        idx = starts[:, None] + np.arange(width)[None, :]
+        windows = x[seqs[:, None], :, idx]  # (n, width, 4)
+        out[f] = windows.mean(axis=0).T
+    return out
+
+
+def _as_motifs(result, prefix: str = "filter") -> list[Motif]:
+    """models.readout results -> Motifs named ``filter_<f>``: accepts a list of Motifs, a dict
+    ``f -> (4, W)`` or an array ``(F, 4, W)``; all-zero or empty PFMs are skipped."""
+    if isinstance(result, dict):
+        items = list(result.items())
+    elif isinstance(result, np.ndarray) or torch.is_tensor(result):
+        items = list(enumerate(np.asarray(result)))
+    else:
+        items = [(getattr(m, "name", i), m) for i, m in enumerate(result)]
+    motifs = []
+    for key, m in items:
+        if isinstance(m, Motif):
+            if not m.source.get("empty"):  # a filter that never fires has nothing to read
+                motifs.append(m)
+            continue
+        pfm = np.asarray(m, dtype=np.float64)
+        sums = pfm.sum(axis=0) if pfm.size else np.zeros(0)
+        if pfm.size == 0 or np.any(sums <= 0):
+            continue
+        name = key if isinstance(key, str) else f"{prefix}_{key}"
+        motifs.append(Motif(name, pfm / sums, {"route": prefix}))
+    return motifs
+
+
+def activation_calls(acts: np.ndarray, width: int, names: dict) -> pd.DataFrame:
+    """One call per run of consecutive above-threshold positions of a filter, at the run's peak.
+
+    A filter fires at every offset around a match, so each run is one instance (start = the conv
+    position, i.e. the window's first base, end = start + width).
+
+    Parameters
+    ----------
+    acts : numpy.ndarray (N, F, L')
+    width : int
+        The filter width.
+    names : dict filter index -> motif name
+        Only these filters are called.
+    """
+    rows = []
+    for f, name in names.items():
+        a = acts[:, f]
+        tau = ACTIVATION_FRACTION * a.max()
+        if tau <= 0:
+            continue
+        above = a > tau
+        for s in np.flatnonzero(above.any(axis=1)):
+            row = above[s]
+            edges = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
+            for r0, r1 in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+                t = r0 + int(np.argmax(a[s, r0:r1]))
+                rows.append((int(s), t, t + width, "+", name, float(a[s, t])))
+    if not rows:
+        return empty_instances()
+    return pd.DataFrame(rows, columns=["seq", "start", "end", "strand", "motif", "score"])
+
+
+def filter_readout(model, x: np.ndarray, params: dict):
+    """First-layer filters -> PFMs (ARGMINN's activation rule) and above-threshold windows -> instances.
+
+    Returns ``(motifs, instances, details)``.
+    """
+    readout = _readout_module()
+    width = int(model.scanner_width)
+    acts = scanner_activations(model, x)
+    details = {"n_filters": int(acts.shape[1]), "filter_width": width}
+    if readout is not None and hasattr(readout, "activation_pfms"):
+        motifs = _as_motifs(readout.activation_pfms(model, x))
+        details["readout_impl"] = "models.readout"
+    else:
+        motifs = _as_motifs(_local_activation_pfms(acts, x, width))
+        details["readout_impl"] = "bench.methods.readouts (models.readout missing)"
+    if params.get("quality") and readout is not None and hasattr(readout, "trim_and_filter"):
+        motifs = list(readout.trim_and_filter(motifs, params["quality"]))
+    keep = {m.name for m in motifs}
+    names = {f: f"filter_{f}" for f in range(acts.shape[1]) if f"filter_{f}" in keep}
+    instances = activation_calls(acts, width, names)
+    details["n_motifs"] = len(motifs)
+    return motifs, instances, details
+
+
+def argminn_readout(model, x: np.ndarray, params: dict):
+    """ARGMINN's mechanistic read-out (models.readout): filter motifs and attention-based instances.
+
+    Returns ``(motifs, instances, details)``.
+    """
+    readout = _readout_module()
+    if readout is None or not hasattr(readout, "argminn_motifs"):
+        raise RuntimeError("argminn_readout needs models.readout (argminn_motifs, argminn_instances)")
+    from .attribution import eval_mode
+
+    with eval_mode(model), torch.no_grad():
+        motifs = _as_motifs(readout.argminn_motifs(model, x))
+        instances = readout.argminn_instances(model, x, motifs=motifs)
+    instances = pd.DataFrame(instances)
+    names = {m.name for m in motifs}
+    n_all = len(instances)
+    if len(instances):
+        instances = instances[instances["motif"].astype(str).isin(names)]
+    return motifs, instances, {"readout_impl": "models.readout", "n_motifs": len(motifs),
+                               "instances_dropped_unknown_motif": int(n_all - len(instances))}

@@ -1,0 +1,329 @@
+"""Training (notes §10): Adam, gradient clipping, RC augmentation, scheduled regularizers,
+early stopping and best-weight selection on the validation *prediction* loss only.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from sklearn.metrics import average_precision_score, roc_auc_score
+from torch import nn
+from tqdm.auto import tqdm
+
+from .losses import attention_entropy_loss, l1_loss, overlap_loss, prediction_loss
+from .schedules import PAPER_L1, PAPER_OVERLAP, expand_schedule, ramp_end, weight_at
+
+
+@dataclass
+class TrainConfig:
+    """Training settings; defaults are the paper's (notes §3.5 row 1, §10).
+
+    Attributes
+    ----------
+    epochs, batches_per_epoch, batch_size : int
+        40 × 100 batches of 128 (64 sequences + their reverse complements when ``rc_augment``).
+    lr, clip : float
+        Adam learning rate; gradient-norm clip (None or 0 disables).
+    patience : int or None
+        Stop after this many epochs without a validation prediction-loss improvement of at least
+        ``min_delta``, counted only from ``select_from_epoch``. None disables early stopping.
+    overlap_weight, l1_weight : None, float, list or schedule dict
+        None = the model's default: the paper schedules (→1e5, →1e-2) for ``argminn`` and
+        ``cnn_filterreg``, 0 otherwise.
+    att_entropy_weight : float, list or schedule dict
+        0 as in every logged run.
+    select_from_epoch : int or None
+        First epoch eligible as "best" and for early stopping. None = the epoch at which every
+        non-zero schedule has reached its final value (30 for the paper schedule): before that the
+        regularizers are still growing and a low prediction loss belongs to a less regularized model.
+    rc_augment : bool
+        Add the reverse complement of every sampled sequence to the batch (and to validation).
+    device : str
+        "auto" (CUDA if available), "cpu" or "cuda".
+    progress : bool
+        Show a tqdm progress bar.
+    """
+
+    epochs: int = 40
+    batches_per_epoch: int = 100
+    batch_size: int = 128
+    lr: float = 1e-3
+    clip: float | None = 1.0
+    patience: int | None = 10
+    min_delta: float = 1e-3
+    overlap_weight: object = None
+    l1_weight: object = None
+    att_entropy_weight: object = 0.0
+    select_from_epoch: int | None = None
+    rc_augment: bool = True
+    device: str = "auto"
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("epochs", "batches_per_epoch", "batch_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"TrainConfig.{name} must be a positive int, got {v!r}")
+        if self.rc_augment and self.batch_size % 2:
+            raise ValueError(f"TrainConfig.batch_size must be even with rc_augment (half are RC copies), "
+                             f"got {self.batch_size}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
+        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
+            raise ValueError(f"TrainConfig.patience must be a positive int or None, got {self.patience!r}")
+        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
+            raise ValueError(f"TrainConfig.device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        for name in ("overlap_weight", "l1_weight", "att_entropy_weight"):
+            v = getattr(self, name)
+            if v is not None:
+                expand_schedule(v, f"TrainConfig.{name}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Build from a dict; an unknown key raises ValueError listing the valid keys."""
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(d) - set(valid))
+        if unknown:
+            raise ValueError(f"unknown TrainConfig key(s) {unknown}; valid keys: {valid}")
+        return cls(**copy.deepcopy(dict(d)))
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(dataclasses.asdict(self))
+
+    def resolved_weights(self, model: nn.Module) -> dict:
+        """The three loss weights with None replaced by the model's default."""
+        from .registry import REGULARIZED_BY_DEFAULT
+
+        regularized = getattr(model, "model_name", None) in REGULARIZED_BY_DEFAULT
+        return {
+            "overlap": self.overlap_weight if self.overlap_weight is not None else (
+                dict(PAPER_OVERLAP) if regularized else 0.0),
+            "l1": self.l1_weight if self.l1_weight is not None else (dict(PAPER_L1) if regularized else 0.0),
+            "att_entropy": self.att_entropy_weight,
+        }
+
+
+@dataclass
+class TrainResult:
+    """``model``: a copy holding the best weights (CPU, eval mode); ``history``: one dict per epoch;
+    ``test_metrics``: auroc, average_precision, accuracy on the test split; ``train_time_s``."""
+
+    model: nn.Module
+    history: list = field(default_factory=list)
+    test_metrics: dict = field(default_factory=dict)
+    train_time_s: float = 0.0
+    best_epoch: int = -1
+
+
+def reverse_complement(x: torch.Tensor) -> torch.Tensor:
+    """RC of one-hot (N, 4, L) in A, C, G, T order: flip channels and positions."""
+    return x.flip(1).flip(2)
+
+
+def _resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _labels(y: np.ndarray, name: str) -> np.ndarray:
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{name} must have shape (N,) or (N, 1) (single-task models), got {y.shape}")
+    return y
+
+
+def _check_x(x, name="x") -> torch.Tensor:
+    x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    if x.ndim != 3 or x.shape[1] != 4:
+        raise ValueError(f"{name} must have shape (N, 4, L), got {tuple(x.shape)}")
+    return x.float()
+
+
+def predict(model: nn.Module, x, batch_size: int = 256) -> np.ndarray:
+    """Logits (N,) for one-hot ``x`` (N, 4, L), in eval mode without gradients (mode restored)."""
+    x = _check_x(x)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        with torch.no_grad():
+            for i in range(0, len(x), batch_size):
+                out.append(model(x[i: i + batch_size].to(device)).reshape(-1).float().cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
+
+
+def prediction_metrics(logits: np.ndarray, y: np.ndarray) -> dict:
+    """auROC, average precision and accuracy (logit > 0) of logits (N,) against labels (N,)."""
+    y = _labels(y, "y")
+    both = len(np.unique(y)) == 2
+    return {
+        "auroc": float(roc_auc_score(y, logits)) if both else float("nan"),
+        "average_precision": float(average_precision_score(y, logits)) if both else float("nan"),
+        "accuracy": float(np.mean((logits > 0) == (y > 0.5))),
+    }
+
+
+def evaluate(model: nn.Module, x, y, rc: bool = False) -> dict:
+    """Prediction metrics plus the mean BCE (``loss``) on (x, y); with ``rc`` the RC copies are added."""
+    x, y = _check_x(x), _labels(y, "y")
+    if rc:
+        x, y = torch.cat([x, reverse_complement(x)]), np.concatenate([y, y])
+    logits = predict(model, x)
+    metrics = prediction_metrics(logits, y)
+    metrics["loss"] = float(prediction_loss(torch.from_numpy(logits), torch.from_numpy(y)).mean())
+    return metrics
+
+
+def _forward_terms(model, xb, need_acts: bool, need_att: bool):
+    """Logits (N, 1), first-layer activations (N, F, L') or None, attention or None."""
+    att = None
+    if hasattr(model, "forward_with_interims"):
+        out = model.forward_with_interims(xb)
+        logits, acts = out[0], out[1]
+        att = out[2] if len(out) > 2 else None
+    else:
+        logits = model(xb)
+        acts = model.scanner_activations(xb) if need_acts else None
+    if need_att and att is None:
+        raise ValueError(f"att_entropy_weight > 0 needs a model with attention; "
+                         f"{type(model).__name__} has none")
+    return logits, acts, att
+
+
+def _batch_loss(model, xb, yb, w: dict):
+    """Total loss (scalar) and the batch means of each term; raises on a non-finite term."""
+    logits, acts, att = _forward_terms(model, xb, w["overlap"] > 0 or w["l1"] > 0, w["att_entropy"] > 0)
+    n = len(xb)
+    terms = {"pred": prediction_loss(logits, yb)}
+    if w["overlap"] > 0:
+        terms["overlap"] = overlap_loss(acts, model.scanner_weight)
+    if w["l1"] > 0:
+        terms["l1"] = l1_loss(model.scanner_weight, n)
+    if w["att_entropy"] > 0:
+        terms["att_entropy"] = attention_entropy_loss(att)
+    total = terms["pred"].clone()
+    for name in ("overlap", "l1", "att_entropy"):
+        if name in terms:
+            total = total + w[name] * terms[name]
+    means = {k: v.detach().mean() for k, v in terms.items()}
+    for k, v in means.items():
+        if not torch.isfinite(v):
+            raise FloatingPointError(f"non-finite {k} loss ({float(v)}); training stopped")
+    total = total.mean()
+    if not torch.isfinite(total):
+        raise FloatingPointError(f"non-finite total loss ({float(total)}) from finite terms "
+                                 f"{ {k: float(v) for k, v in means.items()} } (weights {w})")
+    return total, {k: float(v) for k, v in means.items()}
+
+
+def _select_from(config: TrainConfig, weights: dict) -> int:
+    if config.select_from_epoch is not None:
+        return min(int(config.select_from_epoch), config.epochs - 1)
+    ends = [ramp_end(v) for v in weights.values() if np.any(expand_schedule(v) > 0)]
+    return min(max(ends, default=0), config.epochs - 1)
+
+
+def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int = 0) -> TrainResult:
+    """Train ``model`` in place on ``dataset``'s train split; returns a copy with the best weights.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        From :func:`models.build_model`; maps (N, 4, L) to logits (N, 1).
+    dataset : simulations.SimulatedDataset
+        Needs ``x`` (N, 4, L), ``y`` (N,) or (N, 1) and ``splits`` train/valid/test.
+    config : TrainConfig
+    seed : int
+        Seeds batch sampling and any dropout; with the same model init, same seed → same weights on CPU.
+
+    Returns
+    -------
+    TrainResult
+    """
+    config = config or TrainConfig()
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+    for split in ("train", "valid", "test"):
+        if split not in dataset.splits or len(dataset.splits[split]) == 0:
+            raise ValueError(f"dataset.splits needs a non-empty {split!r} split")
+    device = _resolve_device(config.device)
+    weights = config.resolved_weights(model)
+    select_from = _select_from(config, weights)
+    x_train = torch.from_numpy(np.ascontiguousarray(dataset.x[dataset.splits["train"]]))  # uint8
+    y_train = torch.from_numpy(_labels(dataset.y[dataset.splits["train"]], "dataset.y"))
+    x_valid, y_valid = dataset.subset("valid")
+    rng = np.random.default_rng(seed)
+    n_unique = config.batch_size // 2 if config.rc_augment else config.batch_size
+
+    history, best_loss, best_state, best_epoch, stale = [], math.inf, None, -1, 0
+    start = time.perf_counter()
+    model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        bar = tqdm(total=config.epochs * config.batches_per_epoch, disable=not config.progress,
+                   desc=type(model).__name__, leave=False)
+        order, pos = rng.permutation(len(x_train)), 0
+        for epoch in range(config.epochs):
+            w = {k: weight_at(v, epoch, k) for k, v in weights.items()}
+            model.train()
+            sums, t0 = {}, time.perf_counter()
+            for _ in range(config.batches_per_epoch):
+                if pos + n_unique > len(order):  # a fresh permutation once the train split is used up
+                    order, pos = rng.permutation(len(x_train)), 0
+                idx = torch.from_numpy(order[pos: pos + n_unique])
+                pos += n_unique
+                xb, yb = x_train[idx].float(), y_train[idx]
+                if config.rc_augment:
+                    xb, yb = torch.cat([xb, reverse_complement(xb)]), torch.cat([yb, yb])
+                total, means = _batch_loss(model, xb.to(device), yb.to(device), w)
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                if config.clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+                opt.step()
+                sums["total"] = sums.get("total", 0.0) + float(total.detach())
+                for k, v in means.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                bar.update(1)
+            valid = evaluate(model, x_valid, y_valid, rc=config.rc_augment)
+            entry = {"epoch": epoch, **{f"train_{k}": v / config.batches_per_epoch for k, v in sums.items()},
+                     **{f"weight_{k}": v for k, v in w.items()},
+                     "valid_loss": valid["loss"], "valid_auroc": valid["auroc"], "valid_accuracy": valid["accuracy"],
+                     "epoch_time_s": time.perf_counter() - t0}
+            history.append(entry)
+            bar.set_postfix(valid_loss=f"{valid['loss']:.4f}")
+            if epoch >= select_from:
+                if best_state is None or valid["loss"] < best_loss:
+                    improved = valid["loss"] < best_loss - config.min_delta
+                    best_loss, best_epoch = valid["loss"], epoch
+                    # a copy, not an alias of the live parameters (the reference's bug, notes §10)
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    stale = 0 if improved else stale + 1
+                else:
+                    stale += 1
+                if config.patience is not None and stale >= config.patience:
+                    break
+        bar.close()
+    best = copy.deepcopy(model).cpu()
+    best.load_state_dict({k: v.cpu() for k, v in best_state.items()})
+    best.eval()
+    train_time = time.perf_counter() - start
+    x_test, y_test = dataset.subset("test")
+    test_metrics = prediction_metrics(predict(best, x_test), y_test)
+    for entry in history:
+        entry["best"] = entry["epoch"] == best_epoch
+    return TrainResult(model=best, history=history, test_metrics=test_metrics, train_time_s=train_time,
+                       best_epoch=best_epoch)

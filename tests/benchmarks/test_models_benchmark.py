@@ -1,0 +1,63 @@
+"""Model training throughput and the overlap loss's cost (issue 3).
+
+Targets: the overlap loss ≤ 10 % of an ARGMINN training step at F = 8 (L = 500, batch 128), and a
+40-epoch paper-setting run (100 batches of 128) under 5 minutes on 2 cores.
+Run with ``pytest tests/benchmarks/test_models_benchmark.py --benchmark-enable``.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+import models
+from models.losses import overlap_loss
+from models.train import _batch_loss
+
+L, BATCH = 500, 128
+
+
+def _batch(seed=0):
+    codes = np.random.default_rng(seed).integers(0, 4, size=(BATCH, L))
+    x = torch.from_numpy((codes[:, None, :] == np.arange(4)[None, :, None]).astype(np.float32))
+    y = torch.from_numpy((np.arange(BATCH) % 2).astype(np.float32))
+    return x, y
+
+
+def _step_fn(name):
+    model = models.build_model(name, {}, L).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = _batch()
+    # the held phase of the paper schedule: every regularizer on (ARGMINN's most expensive step)
+    w = {"overlap": 1e5, "l1": 1e-2, "att_entropy": 0.0} if name == "argminn" else \
+        {"overlap": 0.0, "l1": 0.0, "att_entropy": 0.0}
+
+    def step():
+        total, _ = _batch_loss(model, x, y, w)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+    return step
+
+
+@pytest.mark.parametrize("name", ["argminn", "cnn"])
+def test_train_step_throughput(benchmark, name):
+    step = _step_fn(name)
+    step()
+    benchmark.pedantic(step, rounds=10, iterations=1, warmup_rounds=1)
+    if benchmark.stats is not None:
+        median = benchmark.stats.stats.median
+        benchmark.extra_info["seq_per_s"] = BATCH / median
+        benchmark.extra_info["paper_run_40x100_min"] = 40 * 100 * median / 60
+
+
+@pytest.mark.parametrize("n_filters", [8, 32])
+def test_overlap_loss_time(benchmark, n_filters):
+    g = torch.Generator().manual_seed(0)
+    acts = torch.relu(torch.randn(BATCH, n_filters, L - 9, generator=g)).requires_grad_()
+    weight = torch.randn(n_filters, 4, 10, generator=g).requires_grad_()
+
+    def run():  # forward and backward: what a training step pays
+        overlap_loss(acts, weight).mean().backward()
+    run()
+    benchmark.pedantic(run, rounds=10, iterations=1, warmup_rounds=1)

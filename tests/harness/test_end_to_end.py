@@ -1,0 +1,131 @@
+"""End to end on a tiny suite: results, resume, failures, executors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench import registry
+from bench.executors import SerialExecutor, make_executor
+from bench.results import RESULT_COLUMNS
+from bench.runner import run_suite
+from bench.suite import load_suite
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tiny_suite(out, methods=None, seeds=(0,)):
+    return {
+        "name": "tiny",
+        "output": str(out),
+        "seeds": list(seeds),
+        "simulations": [{"preset": "spi1_single", "n": 400}],
+        "models": [{"name": "cnn", "train": {"epochs": 1, "batches_per_epoch": 3, "batch_size": 32}}],
+        "methods": methods if methods is not None else [
+            {"name": "deeplift_shap", "params": {"n_references": 2}},
+            {"name": "filter_readout"},
+            {"name": "argminn_readout"},
+        ],
+        "metrics": ["prediction", "motifs", "instances", "attributions"],
+        "interpret": {"split": "test", "n_sequences": 20, "classes": ["positive"]},
+        "executor": {"kind": "serial"},
+    }
+
+
+def _comparable(df):
+    df = df[~df.metric.str.startswith("runtime_s")]
+    return df.drop(columns=["detail"]).reset_index(drop=True)
+
+
+def test_tiny_suite_runs_and_resumes_from_cache(tmp_path):
+    suite = load_suite(tiny_suite(tmp_path / "run"))
+    first = run_suite(suite, executor=SerialExecutor(), progress=False, report=True)
+    df = first.results
+    assert list(df.columns) == RESULT_COLUMNS
+    assert set(df.status) <= {"ok", "skipped"}
+    # ARGMINN's read-out cannot read a CNN: a skipped row with a reason, not a silent drop
+    skipped = df[df.method == "argminn_readout"]
+    assert len(skipped) == 1 and skipped.status.iloc[0] == "skipped" and "argminn" in skipped.reason.iloc[0].lower()
+    assert {"prediction/auroc", "attributions/auroc", "motifs/recall"} <= set(df.metric)
+    assert (tmp_path / "run" / "results.parquet").exists() and (tmp_path / "run" / "provenance.json").exists()
+    assert (tmp_path / "run" / "report" / "index.html").exists()
+    prov = json.loads((tmp_path / "run" / "provenance.json").read_text())
+    assert prov["packages"]["torch"] and prov["suite_hash"] == suite.hash
+
+    second = run_suite(load_suite(tiny_suite(tmp_path / "run")), executor=SerialExecutor(), progress=False,
+                       report=False)
+    assert second.counters["cell"]["hits"] == 1 and second.counters.get("model", {}).get("misses", 0) == 0
+    pd.testing.assert_frame_equal(_comparable(first.results), _comparable(second.results))
+
+
+def test_a_failing_method_fails_only_its_rows(tmp_path, monkeypatch):
+    real = registry.interpret_and_save
+
+    def flaky(component, *args, **kwargs):
+        if component.name == "filter_readout":
+            raise RuntimeError("boom in filter_readout")
+        return real(component, *args, **kwargs)
+
+    monkeypatch.setattr(registry, "interpret_and_save", flaky)
+    summary = run_suite(load_suite(tiny_suite(tmp_path / "run")), executor=SerialExecutor(), progress=False,
+                        report=False)
+    df = summary.results
+    failed = df[df.status == "failed"]
+    assert set(failed.method) == {"filter_readout"} and "boom in filter_readout" in failed.reason.iloc[0]
+    assert (df[df.method == "deeplift_shap"].status == "ok").all()
+    assert summary.n_failed == 1
+    # the failed cell is not cached: the next run retries it (and now succeeds)
+    monkeypatch.setattr(registry, "interpret_and_save", real)
+    again = run_suite(load_suite(tiny_suite(tmp_path / "run")), executor=SerialExecutor(), progress=False,
+                      report=False)
+    assert again.n_failed == 0 and again.counters["model"]["hits"] >= 1
+
+
+def test_cli_run_exit_code_and_kill_resume(tmp_path):
+    """Kill a CLI run after its first finished cell; the rerun reuses it and matches a clean run."""
+    spec = tiny_suite(tmp_path / "killed", seeds=(0, 1, 2))
+    import yaml
+
+    suite_file = tmp_path / "suite.yaml"
+    suite_file.write_text(yaml.safe_dump(spec))
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    cmd = [sys.executable, "-m", "bench", "run", str(suite_file), "--quiet", "--no-report"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    cells = tmp_path / "killed" / "cache" / "cell"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if cells.exists() and any((p / ".complete").exists() for p in cells.iterdir()):
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = sum((p / ".complete").exists() for p in cells.iterdir()) if cells.exists() else 0
+
+    rerun = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"cell {done_before} reused" in rerun.stdout
+    resumed = pd.read_parquet(tmp_path / "killed" / "results.parquet")
+
+    clean_spec = tiny_suite(tmp_path / "clean", seeds=(0, 1, 2))
+    clean = run_suite(load_suite(clean_spec), executor=SerialExecutor(), progress=False, report=False).results
+    pd.testing.assert_frame_equal(_comparable(resumed), _comparable(clean))
+
+
+@pytest.mark.slow
+def test_local_and_ray_executors_agree_with_serial(tmp_path):
+    pytest.importorskip("ray")
+    serial = run_suite(load_suite(tiny_suite(tmp_path / "serial", seeds=(0, 1))), executor=SerialExecutor(),
+                       progress=False, report=False).results
+    local = run_suite(load_suite(tiny_suite(tmp_path / "local", seeds=(0, 1))), executor=make_executor("local", 2),
+                      progress=False, report=False).results
+    ray_df = run_suite(load_suite(tiny_suite(tmp_path / "ray", seeds=(0, 1))), executor=make_executor("ray", 2),
+                       progress=False, report=False).results
+    pd.testing.assert_frame_equal(_comparable(serial), _comparable(local))
+    pd.testing.assert_frame_equal(_comparable(serial), _comparable(ray_df))

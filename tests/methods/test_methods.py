@@ -1,0 +1,178 @@
+"""The method contract: every registered method returns a well-formed Interpretation; persistence."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.methods import METHODS, REQUIREMENTS, Interpretation, check_requirements
+from bench.methods.readouts import activation_calls
+from simulations import INSTANCE_COLUMNS, Motif, from_consensus
+
+from .tiny_models import Plain, TinyCNN
+
+# FIMO (numba, ~8 s cold) and modisco-lite run only in the slow set
+SLOW = {"modisco", "positive_control", "negative_control"}
+FAST_PARAMS = {"n_references": 3}
+
+
+def _params(name):
+    d = METHODS[name].defaults()
+    return {k: v for k, v in {**FAST_PARAMS, "n_steps": 10, "max_seqlets": 200}.items() if k in d}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in sorted(METHODS)])
+def test_contract(name, tiny_cnn, tiny_x):
+    method = METHODS[name]
+    assert method.name == name and set(method.requires) <= set(REQUIREMENTS)
+    reason = check_requirements(method, tiny_cnn)
+    if reason:
+        pytest.skip(reason)
+    truth = [from_consensus("GATA", "GATAA")]
+    interp = method.run(tiny_cnn, tiny_x, _params(name), seed=0, truth_motifs=truth)
+    assert isinstance(interp, Interpretation)
+    assert list(interp.instances.columns) == INSTANCE_COLUMNS
+    names = {m.name for m in interp.motifs}
+    assert all(isinstance(m, Motif) for m in interp.motifs)
+    assert set(interp.instances.motif) <= names
+    if len(interp.instances):
+        i = interp.instances
+        assert (i.start >= 0).all() and (i.end <= tiny_x.shape[2]).all() and (i.end > i.start).all()
+        assert set(i.strand) <= {"+", "-"} and i.seq.between(0, len(tiny_x) - 1).all()
+    if interp.attributions is not None:
+        assert interp.attributions.shape == tiny_x.shape and np.isfinite(interp.attributions).all()
+    if interp.hypothetical is not None:
+        assert interp.hypothetical.shape == tiny_x.shape
+    assert interp.runtime_s > 0 and interp.details["method"] == name
+    assert interp.details["params"] == method.check_params(_params(name))
+
+
+def test_requirements_give_reasons(tiny_cnn):
+    assert "ARGMINN" in check_requirements(METHODS["argminn_readout"], tiny_cnn)
+    assert "convolutional" in check_requirements(METHODS["filter_readout"], Plain())
+    assert check_requirements(METHODS["deeplift_shap"], Plain()) is None
+
+
+def test_check_params():
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['n_refs'\].*n_references"):
+        METHODS["deeplift_shap"].check_params({"n_refs": 3})
+    with pytest.raises(ValueError, match="attribution must be one of"):
+        METHODS["modisco"].check_params({"attribution": "saliency"})
+    with pytest.raises(ValueError, match="n_references must be a positive integer"):
+        METHODS["integrated_gradients"].check_params({"n_references": 0})
+    assert METHODS["modisco"].check_params({"max_seqlets": 10})["max_seqlets"] == 10
+
+
+def test_run_rejects_bad_x(tiny_cnn):
+    with pytest.raises(ValueError, match=r"\(N, 4, L\)"):
+        METHODS["deeplift_shap"].run(tiny_cnn, np.zeros((2, 40, 4), np.float32), {})
+
+
+def test_positive_control_needs_truth(tiny_cnn, tiny_x):
+    with pytest.raises(ValueError, match="truth_motifs"):
+        METHODS["positive_control"].run(tiny_cnn, tiny_x, {}, seed=0, truth_motifs=None)
+
+
+def test_interpretation_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    motifs = [from_consensus("pos_pattern_0", "GATAAG"), Motif("filter_3", rng.dirichlet(np.ones(4), 7).T, {"a": [1, 2]})]
+    inst = pd.DataFrame({"seq": [0, 1], "start": [3, 5], "end": [9, 12], "strand": ["+", "-"],
+                         "motif": ["pos_pattern_0", "filter_3"], "score": [1.5, 0.25]})
+    a = rng.normal(size=(2, 4, 20)).astype(np.float32)
+    interp = Interpretation(motifs, inst, attributions=a, hypothetical=a * 2, runtime_s=1.25,
+                            details={"completeness_median_abs": 1e-8, "versions": {"torch": "2.13"}},
+                            cwms={"pos_pattern_0": rng.normal(size=(4, 6))})
+    back = Interpretation.load(interp.save(tmp_path / "i"))
+    assert [m.name for m in back.motifs] == ["pos_pattern_0", "filter_3"]
+    for m, n in zip(motifs, back.motifs):
+        np.testing.assert_array_equal(m.pfm, n.pfm)
+        assert m.source == n.source
+    pd.testing.assert_frame_equal(back.instances, interp.instances)
+    np.testing.assert_array_equal(back.attributions, a)
+    np.testing.assert_array_equal(back.hypothetical, a * 2)
+    np.testing.assert_array_equal(back.cwms["pos_pattern_0"], interp.cwms["pos_pattern_0"])
+    assert back.runtime_s == 1.25 and back.details == interp.details
+    assert (tmp_path / "i" / "motifs.meme").read_text().count("MOTIF") == 2
+
+    empty = Interpretation.load(Interpretation().save(tmp_path / "e"))
+    assert empty.motifs == [] and len(empty.instances) == 0 and empty.attributions is None
+
+
+def test_interpretation_rejects_unknown_instance_motif():
+    inst = pd.DataFrame({"seq": [0], "start": [0], "end": [5], "strand": ["+"], "motif": ["x"], "score": [1.0]})
+    with pytest.raises(ValueError, match="not in motifs"):
+        Interpretation([], inst)
+
+
+def test_activation_calls_one_call_per_run():
+    acts = np.zeros((1, 2, 20), np.float32)
+    acts[0, 0, 4:7] = [0.6, 1.0, 0.7]   # one run, peak at 5
+    acts[0, 0, 12] = 0.9                # a second run
+    acts[0, 1, 3] = 0.1                 # a filter whose only window is its own max
+    calls = activation_calls(acts, 5, {0: "filter_0"})
+    assert calls[["start", "end"]].values.tolist() == [[5, 10], [12, 17]]
+
+
+def test_filter_readout_recovers_a_planted_filter(tiny_x):
+    """A filter set to GATAA reads out as a GATAA PFM, called where GATAA is planted."""
+    import torch
+
+    model = TinyCNN(n_filters=2)
+    with torch.no_grad():
+        model.conv.weight.zero_()
+        model.conv.bias.fill_(-4.0)
+        for j, b in enumerate("GATAA"):
+            model.conv.weight[0, "ACGT".index(b), j] = 1.0
+    interp = METHODS["filter_readout"].run(model, tiny_x, {}, seed=0)
+    assert [m.name for m in interp.motifs] == ["filter_0"]
+    assert interp.motifs[0].consensus() == "GATAA"
+    calls = interp.instances
+    planted = {(i, 10 + i % 20) for i in range(0, len(tiny_x), 2)}
+    assert planted <= set(zip(calls.seq, calls.start))
+
+
+def test_compared_implementations_report_their_errors(tiny_x):
+    """Conv -> ReLU -> MaxPool: captum's DeepLift misses completeness (ecosystem.md §2.1) and the
+    method's details show it, next to its distance from the exact engine; tangermeme stays exact."""
+    model = TinyCNN(length=tiny_x.shape[2], batch_norm=False).eval()
+    exact = METHODS["deeplift_shap"].run(model, tiny_x, {"n_references": 5}, seed=0)
+    captum = METHODS["captum_deeplift_shap"].run(model, tiny_x, {"n_references": 5}, seed=0)
+    assert exact.details["completeness_max_abs"] < 1e-5
+    assert captum.details["completeness_max_abs"] > 1e-4
+    assert captum.details["distance_to_exact_rel_l1"] > 1e-3
+    for d in (exact.details, captum.details):
+        assert d["versions"]["tangermeme"] and d["versions"]["captum"]
+
+
+def test_argminn_readout_wraps_models_readout(monkeypatch, tiny_x):
+    """Until models/ lands, a stand-in models.readout: motifs and instances pass through, calls
+    naming an unknown motif are dropped and counted, and the model is read in eval mode."""
+    import types
+
+    import models
+
+    seen = {}
+
+    def argminn_motifs(model, x):
+        seen["training"] = model.training
+        return [from_consensus("filter_0", "GATAA"), np.zeros((4, 5))]  # an empty filter is skipped
+
+    def argminn_instances(model, x, motifs=None):
+        seen["motifs"] = [m.name for m in motifs]
+        return pd.DataFrame({"seq": [0, 2], "start": [10, 12], "end": [15, 17], "strand": ["+", "+"],
+                             "motif": ["filter_0", "filter_9"], "score": [0.9, 0.8]})
+
+    fake = types.SimpleNamespace(argminn_motifs=argminn_motifs, argminn_instances=argminn_instances)
+    monkeypatch.setattr(models, "readout", fake, raising=False)
+
+    class FakeArgminn(TinyCNN):
+        def forward_with_interims(self, x):
+            return self(x), {}
+
+    model = FakeArgminn().train()
+    method = METHODS["argminn_readout"]
+    assert check_requirements(method, model) is None
+    interp = method.run(model, tiny_x, {}, seed=0)
+    assert seen == {"training": False, "motifs": ["filter_0"]} and model.training
+    assert [m.name for m in interp.motifs] == ["filter_0"]
+    assert interp.instances[["seq", "start", "motif"]].values.tolist() == [[0, 10, "filter_0"]]
+    assert interp.details["instances_dropped_unknown_motif"] == 1

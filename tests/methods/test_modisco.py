@@ -1,0 +1,162 @@
+"""The modisco-lite adapter (layout, parameters, results file) and the MoDISco route end to end."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.methods.modisco import (MODISCO_DEFAULTS, api_kwargs, check_modisco_params, read_patterns, run_modisco,
+                                   to_modisco_layout, window_offsets)
+from bench.methods.scanning import merge_overlapping
+
+from .tiny_models import random_one_hot
+
+
+def test_transpose_into_modisco_layout():
+    x = random_one_hot(3, 7)
+    t = to_modisco_layout(x)
+    assert t.shape == (3, 7, 4) and t.dtype == np.float32 and t.flags.c_contiguous
+    for n in range(3):
+        for pos in range(7):
+            np.testing.assert_array_equal(t[n, pos], x[n, :, pos])
+    with pytest.raises(ValueError, match=r"hypothetical must have shape \(N, 4, L\)"):
+        to_modisco_layout(t, "hypothetical")
+
+
+def test_parameters_are_all_pinned():
+    p = check_modisco_params({"max_seqlets": 50})
+    assert p == {**MODISCO_DEFAULTS, "max_seqlets": 50}
+    kw = api_kwargs(p)
+    assert kw["max_seqlets_per_metacluster"] == 50 and kw["target_seqlet_fdr"] == 0.05
+    assert "window" not in kw and "n_threads" not in kw
+    with pytest.raises(ValueError, match=r"unknown modisco parameter\(s\) \['fdr'\]"):
+        check_modisco_params({"fdr": 0.1})
+    assert window_offsets(500, None) == (0, 500)
+    assert window_offsets(500, 400) == (50, 450)
+    assert window_offsets(200, 400) == (0, 200)
+
+
+def test_run_modisco_checks_shapes(tmp_path):
+    x = random_one_hot(2, 10)
+    with pytest.raises(ValueError, match="hypothetical must have the shape of x"):
+        run_modisco(x, x[:, :, :5], workdir=tmp_path)
+
+
+def test_read_patterns_transposes_back_and_offsets(tmp_path):
+    import h5py
+
+    ppm = np.random.default_rng(0).dirichlet(np.ones(4), size=6)  # modisco stores (W, 4)
+    with h5py.File(tmp_path / "m.h5", "w") as f:
+        for k in (0, 1, 10):
+            g = f.create_group(f"pos_patterns/pattern_{k}")
+            g["sequence"], g["contrib_scores"], g["hypothetical_contribs"] = ppm, ppm * 2, ppm * 3
+            s = g.create_group("seqlets")
+            s["example_idx"], s["start"], s["end"] = [4, 2], [10, 20], [16, 26]
+            s["is_revcomp"] = [False, True]
+    pats = read_patterns(tmp_path / "m.h5", offset=50)
+    assert [p.name for p in pats] == ["pos_pattern_0", "pos_pattern_1", "pos_pattern_10"]
+    np.testing.assert_array_equal(pats[0].ppm, ppm.T)
+    np.testing.assert_array_equal(pats[0].cwm, 2 * ppm.T)
+    assert pats[0].seqlets.values.tolist() == [[4, 60, 66, "+"], [2, 70, 76, "-"]]
+
+
+def test_merge_overlapping_keeps_the_best_hit():
+    hits = pd.DataFrame({"seq": [0, 0, 0, 1], "start": [5, 8, 30, 5], "end": [11, 14, 36, 11],
+                         "strand": ["+", "-", "+", "+"], "motif": ["a", "b", "a", "a"], "score": [4.0, 6.0, 5.0, 4.5]})
+    m = merge_overlapping(hits)
+    assert m.values.tolist() == [[0, 5, 14, "-", "b", 6.0], [0, 30, 36, "+", "a", 5.0], [1, 5, 11, "+", "a", 4.5]]
+    assert len(merge_overlapping(hits.iloc[:0])) == 0
+
+
+# ---------------------------------------------------------------------- slow: real modisco-lite runs
+
+
+def _planted(n=1000, length=200, seed=0):
+    """GATAAG in every sequence, CACGTG in half; hypothetical contributions 1 on motif bases."""
+    rng = np.random.default_rng(seed)
+    x = random_one_hot(n, length, seed)
+    hyp = rng.normal(0, 0.05, size=x.shape).astype(np.float32)
+    for i in range(n):
+        starts = [rng.integers(10, length // 2 - 20)] + ([rng.integers(length // 2 + 10, length - 20)] if i % 2 == 0 else [])
+        for cons, s in zip(("GATAAG", "CACGTG"), starts):
+            for j, b in enumerate(cons):
+                x[i, :, s + j] = 0
+                x[i, "ACGT".index(b), s + j] = 1
+                hyp[i, "ACGT".index(b), s + j] = 1.0
+    return x, hyp
+
+
+def _best_matches(motifs, consensi):
+    from bench.metrics.similarity import aligned_similarity, trim_by_ic
+    from simulations import from_consensus
+
+    return {c: max((aligned_similarity(trim_by_ic(m), from_consensus(c, c).pfm) for m in motifs), default=0.0)
+            for c in consensi}
+
+
+@pytest.mark.slow
+def test_modisco_adapter_finds_both_planted_patterns(tmp_path):
+    x, hyp = _planted()
+    result = run_modisco(x, hyp, {"max_seqlets": 2000}, workdir=tmp_path)
+    assert (tmp_path / "modisco.h5").exists() and result.params["max_seqlets"] == 2000
+    best = _best_matches([p.ppm for p in result.patterns], ["GATAAG", "CACGTG"])
+    assert min(best.values()) >= 0.75, best
+    s = result.patterns[0].seqlets
+    assert s.start.min() >= 0 and s.end.max() <= x.shape[2]
+
+
+@pytest.mark.slow
+def test_modisco_no_signal_is_an_empty_result(tmp_path):
+    x = random_one_hot(200, 100, 1)
+    hyp = np.random.default_rng(1).normal(0, 1e-3, size=x.shape).astype(np.float32)
+    result = run_modisco(x, hyp, {"max_seqlets": 500}, workdir=tmp_path)
+    assert isinstance(result.patterns, list)  # whatever it finds, it does not crash
+    assert (tmp_path / "modisco.h5").exists()
+
+
+@pytest.mark.slow
+def test_modisco_report_offline(tmp_path):
+    """`modisco report -l` with a MEME file built from pyjaspar: no MEME suite, no network."""
+    from bench.methods.modisco import jaspar_meme, report
+
+    x, hyp = _planted(600, 150)
+    result = run_modisco(x, hyp, {"max_seqlets": 1000}, workdir=tmp_path / "run")
+    if not result.patterns:
+        pytest.skip("no patterns to report")
+    db = jaspar_meme(tmp_path / "jaspar.meme")
+    out = report(result.h5_path, tmp_path / "report", meme_db=db)
+    html = (out / "report.html").read_text()
+    assert "pattern_0" in html and "MA0" in html  # logos and JASPAR matches by memelite's Tomtom
+
+
+@pytest.mark.slow
+def test_modisco_route_finds_each_planted_motif_from_a_trained_cnn():
+    """The whole route on a two-motif simulation: train the paper CNN, DeepLiftSHAP, modisco-lite,
+    FIMO; a pattern matches each planted motif."""
+    import simulations
+    from bench.methods import METHODS
+    from bench.metrics.similarity import aligned_similarity
+
+    from .tiny_models import PaperCNN, train
+
+    ds = simulations.simulate("tal_gata_mixture", 2000, 0)
+    x, y = ds.x.astype(np.float32), ds.y.astype(np.float32)
+    model = train(PaperCNN(x.shape[2]), x[ds.splits["train"]], y[ds.splits["train"]], epochs=8)
+    pos = np.flatnonzero(y == 1)[:1000]
+    interp = METHODS["modisco"].run(model, x[pos], {}, seed=0)
+    assert interp.details["completeness_max_abs"] < 1e-4
+    assert interp.attributions.shape == x[pos].shape and interp.hypothetical.shape == x[pos].shape
+    assert set(interp.cwms) == {m.name for m in interp.motifs}
+    assert interp.details["instances_unmerged"] >= interp.details["instances_merged"] == len(interp.instances) > 0
+    best = {name: max(aligned_similarity(m.pfm, true.pfm) for m in interp.motifs) for name, true in ds.motifs.items()}
+    assert min(best.values()) >= 0.7, best
+
+
+def test_seqlets_are_cut_to_the_trimmed_pattern():
+    from bench.methods import _trimmed_seqlets
+
+    seqlets = pd.DataFrame({"seq": [0, 1], "start": [10, 20], "end": [30, 40], "strand": ["+", "-"]})
+    actual = np.zeros((2, 4, 50), np.float32)
+    actual[0, 0, 15:18] = 1.0
+    out = _trimmed_seqlets(seqlets, 5, 8, actual, "pos_pattern_0")
+    assert out[["start", "end"]].values.tolist() == [[15, 18], [32, 35]]
+    assert out.score.tolist() == [3.0, 0.0] and set(out.motif) == {"pos_pattern_0"}

@@ -1,0 +1,23 @@
+import numpy as np
+import pytest
+import torch
+
+import simulations
+
+SINGLE_MOTIF_SPEC = {
+    "name": "single", "length": 100, "motifs": {"A": {"jaspar": "MA0080.7"}},
+    "classes": [
+        {"name": "positive", "label": 1, "fraction": 0.5, "configs": [{"name": "a", "motifs": [{"motif": "A"}]}]},
+        {"name": "negative", "label": 0, "fraction": 0.5, "configs": [{"name": "bg"}]},
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset():
+    return simulations.simulate(SINGLE_MOTIF_SPEC, n=400, seed=0)
+
+
+def random_one_hot(n, length, seed=0):
+    codes = np.random.default_rng(seed).integers(0, 4, size=(n, length))
+    return torch.from_numpy((codes[:, None, :] == np.arange(4)[None, :, None]).astype(np.float32))

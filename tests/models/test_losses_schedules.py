@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+import torch
+
+from models.losses import (attention_entropy_loss, l1_loss, overlap_loss, overlap_loss_bruteforce,
+                           prediction_loss)
+from models.schedules import PAPER_L1, PAPER_OVERLAP, expand_schedule, ramp_end, weight_at
+
+
+@pytest.mark.parametrize("n,f,w,lp,seed", [(2, 3, 4, 12, 0), (3, 5, 6, 20, 1), (1, 8, 10, 30, 2), (2, 2, 1, 7, 3)])
+def test_overlap_loss_matches_bruteforce(n, f, w, lp, seed):
+    g = torch.Generator().manual_seed(seed)
+    # sparse ReLU-like activations, some all-zero columns to exercise the argmax-on-zeros rule
+    acts = torch.relu(torch.randn(n, f, lp, generator=g, dtype=torch.float64))
+    acts[:, :, : lp // 4] = 0
+    weight = torch.randn(f, 4, w, generator=g, dtype=torch.float64)
+    fast = overlap_loss(acts, weight)
+    slow = overlap_loss_bruteforce(acts, weight)
+    assert fast.shape == (n,)
+    np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=1e-6, atol=1e-12)
+
+
+def test_overlap_loss_float32_and_gradients():
+    g = torch.Generator().manual_seed(0)
+    acts = torch.relu(torch.randn(2, 4, 25, generator=g)).requires_grad_()
+    weight = torch.randn(4, 4, 5, generator=g).requires_grad_()
+    loss = overlap_loss(acts, weight)
+    np.testing.assert_allclose(loss.detach().numpy(), overlap_loss_bruteforce(acts.detach(), weight.detach()).numpy(),
+                               rtol=1e-5)
+    loss.sum().backward()
+    assert torch.isfinite(acts.grad).all() and torch.isfinite(weight.grad).all() and weight.grad.abs().sum() > 0
+
+
+def test_overlap_loss_zero_when_one_filter_fires():
+    acts = torch.zeros(1, 3, 10)
+    acts[0, 0, 4] = 2.0  # only the top filter fires: no other-filter mass anywhere
+    assert float(overlap_loss(acts, torch.ones(3, 4, 3))) == 0.0
+
+
+def test_overlap_loss_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="acts"):
+        overlap_loss(torch.zeros(3, 10), torch.zeros(3, 4, 2))
+    with pytest.raises(ValueError, match="filters"):
+        overlap_loss(torch.zeros(1, 3, 10), torch.zeros(2, 4, 2))
+
+
+def test_other_losses():
+    w = torch.tensor([[[1.0, -2.0]]])
+    assert torch.equal(l1_loss(w, 3), torch.full((3,), 3.0))
+    uniform = torch.full((2, 4, 4, 491), 1 / 491)
+    ent = attention_entropy_loss(uniform)
+    assert ent.shape == (2,) and abs(float(ent[0]) - np.log2(491)) < 0.05
+    logits, y = torch.tensor([[0.0], [2.0]]), torch.tensor([1.0, 0.0])
+    np.testing.assert_allclose(prediction_loss(logits, y).numpy(), [np.log(2), np.log1p(np.exp(2))], rtol=1e-6)
+
+
+def test_paper_schedule_shape_and_values():
+    arr = expand_schedule(PAPER_OVERLAP)
+    assert len(arr) == 40 and np.all(arr[:10] == 0) and arr[10] == pytest.approx(10 ** 0.5)
+    assert arr[29] == pytest.approx(1e5) and np.all(arr[30:] == 1e5)
+    assert weight_at(PAPER_L1, 0) == 0 and weight_at(PAPER_L1, 100) == pytest.approx(1e-2)
+    assert np.all(np.diff(np.log10(arr[10:30])) > 0)
+    assert ramp_end(PAPER_OVERLAP) == 29 and ramp_end(0.5) == 0
+    assert weight_at([1.0, 2.0], 5) == 2.0 and weight_at(3, 7) == 3.0
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), "x", [], {"burn_in": 1}, {**PAPER_L1, "extra": 1}, True])
+def test_schedule_rejects_bad(bad):
+    with pytest.raises(ValueError):
+        expand_schedule(bad, "l1_weight")
