@@ -88,9 +88,9 @@ def family_figure(df: pd.DataFrame, family: str, title: str, out: Path) -> list[
     for ax, metric in zip(axes.ravel(), metrics):
         m = sub[sub.metric == metric]
         sns.stripplot(data=m, x="simulation", y="value", hue="route", order=sims, hue_order=sorted(palette),
-                      palette=palette, dodge=True, alpha=0.55, size=4, ax=ax, legend=False)
+                      palette=palette, dodge=n_routes > 1, alpha=0.55, size=4, ax=ax, legend=False)
         sns.pointplot(data=m, x="simulation", y="value", hue="route", order=sims, hue_order=sorted(palette),
-                      palette=palette, dodge=0.6, linestyle="none", errorbar=None, markers="_",
+                      palette=palette, dodge=0.6 if n_routes > 1 else False, linestyle="none", errorbar=None, markers="_",
                       markersize=14, ax=ax, legend=False)
         ax.set_title(metric, fontsize=10)
         ax.set_xlabel("")

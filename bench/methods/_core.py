@@ -193,7 +193,8 @@ def check_requirements(method: Method, model) -> str | None:
             return f"{method.name} needs a differentiable torch model"
         if req == "conv_first_layer" and not (hasattr(model, "scanner_activations") and hasattr(model, "scanner_width")):
             return f"{method.name} needs a model with a first convolutional layer (scanner_activations)"
-        if req == "argminn" and not hasattr(model, "forward_with_interims"):
+        # the CNNs also expose forward_with_interims; attention weights are what make an ARGMINN
+        if req == "argminn" and type(model).__name__ != "ARGMINN":
             return f"{method.name} needs an ARGMINN model (got {type(model).__name__})"
     return None
 
