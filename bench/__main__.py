@@ -100,9 +100,10 @@ def _cmd_run(args) -> int:
         return 2
     summary = run_suite(suite, executor=executor, progress=not args.quiet, report=not args.no_report)
     df = summary.results
-    counts = df.drop_duplicates(["simulation", "model", "seed", "method", "status"]).status.value_counts()
+    counts = df.status.value_counts()
     print(f"suite {suite.name}: {len(df)} result rows in {summary.wall_s:.1f} s "
-          f"({', '.join(f'{k} {v}' for k, v in counts.items())})")
+          f"({', '.join(f'{v} {k}' for k, v in counts.items())}; skipped rows are undefined values or "
+          "routes a model cannot take, listed in the report)")
     print("cache: " + ", ".join(f"{k} {v['hits']} reused/{v['misses']} computed" for k, v in summary.counters.items()))
     for key in ("parquet", "csv", "report"):
         if key in summary.paths:

@@ -36,7 +36,7 @@ def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str
 
     from simulations import read_meme
 
-    from .metrics import aligned_similarity, trim_by_ic
+    from .metrics import aligned_pearson, trim_by_ic
 
     entries = []
     for meta_path in sorted((cache_root / "interpretation").glob("*/meta.json")):
@@ -63,8 +63,10 @@ def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str
             scored = []
             for m in found:
                 pfm = trim_by_ic(m.pfm)
-                sim_best = max((aligned_similarity(pfm, t.pfm) for t in truth), default=0.0)
+                sim_best = max((aligned_pearson(pfm, t.pfm) for t in truth), default=0.0)
                 scored.append((sim_best, m.name, pfm))
+            if not scored:  # attribution-only routes discover no motifs
+                continue
             scored.sort(key=lambda s: -s[0])
             rows.append((f"{lab['model']} · {lab['method']}",
                          [(f"{name} (sim {s:.2f})", pfm) for s, name, pfm in scored[:MAX_MOTIFS_SHOWN]]))

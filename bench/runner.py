@@ -226,7 +226,7 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
     from .executors import make_executor
 
     t0 = time.perf_counter()
-    out = Path(suite.output)
+    out = Path(suite.output).resolve()
     out.mkdir(parents=True, exist_ok=True)
     cache_root = out / "cache"
     cache = StageCache(cache_root)

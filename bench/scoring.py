@@ -11,6 +11,10 @@ import pandas as pd
 
 # methods whose output is attributions only: they have no motifs or instances to score
 ATTRIBUTION_ONLY = {"deeplift_shap", "integrated_gradients", "captum_deeplift_shap", "shap_deep_explainer", "ism"}
+# Motifs are matched by Pearson correlation over aligned columns (best offset and strand): a motif
+# scores 1 against itself however soft it is. The reference's cross-correlation does not (a soft PFM
+# scores ~0.6-0.7 against itself), so a fixed threshold on it would penalize soft motifs.
+MOTIF_SIMILARITY = "pearson"
 MOTIF_MATCH_THRESHOLD = 0.75
 
 
@@ -29,15 +33,18 @@ def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics
     true_motifs = functional_motifs(ds)
     produces_motifs = method_name not in ATTRIBUTION_ONLY
     if produces_motifs and "motifs" in metrics:
-        rec = M.motif_recovery(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD)
+        rec = M.motif_recovery(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD,
+                               similarity=MOTIF_SIMILARITY)
         out.update({f"motifs/{k}": v for k, v in rec.items()})
         if "argminn" in method_name or "modisco" in method_name:
             # the paper's own (asymmetric) quality rule, for parity with its counts
             rule = "argminn" if "argminn" in method_name else "modisco"
-            paper = M.motif_recovery(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD, quality=rule)
+            paper = M.motif_recovery(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD,
+                                     similarity=MOTIF_SIMILARITY, quality=rule)
             out["motifs/n_passing_paper_rule"] = paper["n_passing"]
     if produces_motifs and "instances" in metrics:
-        assignment = M.motif_assignment(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD)
+        assignment = M.motif_assignment(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD,
+                                        similarity=MOTIF_SIMILARITY)
         scores = M.instance_scores(interp.instances, truth, assignment, n_sequences=len(x))
         out.update({f"instances/{k}": v for k, v in scores.items()})
     if interp.attributions is not None and "attributions" in metrics:
