@@ -13,9 +13,8 @@ import models
 from models.argminn import reference_to_ours
 from models.baselines import explainn_reference_to_ours
 
+# ../shared sits beside the repository, in development and in CI
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "vectors" / "argminn_reference_vectors.npz"
-if not VECTORS.exists():
-    VECTORS = Path("/work/shared/reference/vectors/argminn_reference_vectors.npz")
 pytestmark = pytest.mark.skipif(not VECTORS.exists(), reason="reference vectors not available")
 ATOL = 1e-5
 
