@@ -35,8 +35,9 @@ import json
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from simulations.grammar import format_validation_error, read_yaml_mapping
 
 
 class SuiteError(ValueError):
@@ -178,43 +179,18 @@ class Suite:
 # --------------------------------------------------------------------------- loading
 
 
-def _format(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = ""
-        for part in err["loc"]:
-            if isinstance(part, str) and (part in {"str", "int", "dict[str,any]"} or "[" in part):
-                continue
-            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (not part of a suite)"
-        line = f"{loc or 'suite'}: {msg}"
-        if line not in lines:
-            lines.append(line)
-    return "invalid suite:\n  " + "\n  ".join(lines)
-
-
 def load_suite(path_or_dict) -> Suite:
     """Read and validate a suite file (or dict) completely; raises :class:`SuiteError`."""
     source = None
     if isinstance(path_or_dict, (str, Path)):
         source = Path(path_or_dict)
-        if not source.exists():
-            raise SuiteError(f"suite file {str(source)!r} does not exist")
-        try:
-            # safe_load: a suite can never construct objects or run code
-            data = yaml.safe_load(source.read_text())
-        except yaml.YAMLError as exc:
-            raise SuiteError(f"suite file {str(source)!r} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise SuiteError(f"suite file {str(source)!r} must hold a mapping with name, simulations, models, ...")
+        data = read_yaml_mapping(source, "suite", SuiteError, "name, simulations, models, ...")
     else:
         data = copy.deepcopy(path_or_dict)
     try:
         raw = SuiteModel.model_validate(data)
     except ValidationError as exc:
-        raise SuiteError(_format(exc)) from None
+        raise SuiteError(format_validation_error(exc, "suite")) from None
     from . import registry
 
     base = source.parent if source is not None else Path.cwd()

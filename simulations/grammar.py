@@ -289,41 +289,45 @@ class Spec(_Strict):
 # --------------------------------------------------------------------------- validation
 
 
-def _format_validation_error(exc: ValidationError) -> str:
+_BRANCH_TAGS = {"int", "float", "str", "bool", "Range", "Choice", "Normal", "Rejection", "MotifSource"}
+
+
+def format_validation_error(exc: ValidationError, what: str) -> str:
+    """One line per pydantic error, ``field.path: message``, without union-branch noise."""
     lines = []
     for err in exc.errors():
         loc = ""
         for part in err["loc"]:
             # pydantic puts union branch names in the location; they are noise to a user
-            if isinstance(part, str) and (part in {"int", "Range", "Choice", "Normal", "Rejection",
-                                                   "MotifSource", "str", "float"} or part.startswith(
-                                                   ("constrained-", "literal[", "list[", "function-"))):
+            if isinstance(part, str) and (part in _BRANCH_TAGS or "[" in part or part.startswith("constrained-")):
                 continue
             loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (not part of the spec)"
-        lines.append(f"{loc or 'spec'}: {msg}")
-    # a union reports one error per branch; keep each distinct message once
-    seen, unique = set(), []
-    for ln in lines:
-        if ln not in seen:
-            seen.add(ln)
-            unique.append(ln)
-    return "invalid simulation spec:\n  " + "\n  ".join(unique)
+            msg = f"unknown key (not part of the {what})"
+        line = f"{loc or what}: {msg}"
+        if line not in lines:  # a union reports one error per branch
+            lines.append(line)
+    return f"invalid {what}:\n  " + "\n  ".join(lines)
 
 
-def load_spec_file(path) -> dict:
+def read_yaml_mapping(path, what: str, error=ValueError, expected: str = "") -> dict:
+    """Safely load a YAML file that must hold a mapping (never constructs objects or runs code)."""
     path = Path(path)
     if not path.exists():
-        raise SpecError(f"spec file {str(path)!r} does not exist")
+        raise error(f"{what} file {str(path)!r} does not exist")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise SpecError(f"spec file {str(path)!r} is not valid YAML: {exc}") from exc
+        raise error(f"{what} file {str(path)!r} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise SpecError(f"spec file {str(path)!r} must hold a mapping (name, length, motifs, classes, ...)")
-    data.setdefault("_base_dir", str(path.parent.resolve()))
+        raise error(f"{what} file {str(path)!r} must hold a mapping ({expected})")
+    return data
+
+
+def load_spec_file(path) -> dict:
+    data = read_yaml_mapping(path, "spec", SpecError, "name, length, motifs, classes, ...")
+    data.setdefault("_base_dir", str(Path(path).parent.resolve()))
     return data
 
 
@@ -349,7 +353,7 @@ def parse_spec(spec) -> "ResolvedSpec":
     try:
         parsed = Spec.model_validate(spec)
     except ValidationError as exc:
-        raise SpecError(_format_validation_error(exc)) from None
+        raise SpecError(format_validation_error(exc, "simulation spec")) from None
     motifs = _resolve_motifs(parsed, base_dir)
     _check_references(parsed, motifs)
     _check_fit(parsed, motifs)
