@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,23 @@ FAMILY_TITLES = {
     "syntax": "Syntax recovery (in-silico experiments)",
     "runtime_s": "Run time per stage (seconds)",
 }
+
+log = logging.getLogger("bench")
+
+# The measures each family's figure shows; every measure is in the tables. Counts that only
+# explain other measures (n_truth, n_calls, ...) would crowd the figures and slow the report.
+HEADLINE_METRICS = {
+    "prediction": ["auroc", "average_precision", "accuracy"],
+    "motifs": ["n_recovered", "recall", "n_passing", "n_redundant", "non_motif_patterns", "best_similarity_mean"],
+    "instances": ["precision", "recall", "f1", "paper_precision", "paper_recall", "average_precision"],
+    "attributions": ["auroc", "auprc", "pooled_auroc"],
+    "agreement": ["dls_vs_ig_sign_agreement", "dls_vs_ig_background_sign_agreement", "dls_vs_ig_cosine",
+                  "dls_vs_ig_spearman"],
+    "completeness": ["median_abs", "p90_abs", "max_abs"],
+    "syntax": None,  # every pair's measures; the spacing curves get a figure of their own
+    "runtime_s": ["train", "interpret"],
+}
+MAX_PANELS = 9
 
 
 def route(df: pd.DataFrame) -> pd.Series:
@@ -78,7 +96,15 @@ def family_figure(df: pd.DataFrame, family: str, title: str, out: Path) -> list[
         return []
     sub["route"] = route(sub)
     sub["metric"] = sub.metric.str.split("/", n=1).str[1].fillna(sub.metric)
-    metrics = sorted(sub.metric.unique())
+    headline = HEADLINE_METRICS.get(family)
+    present = set(sub.metric.unique())
+    if headline:
+        metrics = [m for m in headline if m in present]
+    else:
+        metrics = sorted(m for m in present if not m.endswith("_peak_delta"))[:MAX_PANELS]
+    if not metrics:
+        return []
+    sub = sub[sub.metric.isin(metrics)]
     ncol = min(3, len(metrics))
     nrow = int(np.ceil(len(metrics) / ncol))
     n_routes = sub.route.nunique()
@@ -112,6 +138,71 @@ def family_figure(df: pd.DataFrame, family: str, title: str, out: Path) -> list[
     return paths
 
 
+def syntax_curve_figure(df: pd.DataFrame, title: str, out: Path) -> list[Path]:
+    """Spacing curves: mean logit change for planted pair A+B at each gap, per model (lines per seed).
+
+    Grey bars are the planted spacing distribution; a model that learnt the grammar peaks over them.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sub = df[(df.status == "ok") & df.metric.str.endswith("_peak_delta") & (df.detail.astype(str) != "")]
+    if sub.empty:
+        return []
+    records, planted = [], {}
+    for r in sub.itertuples():
+        curve = json.loads(r.detail)
+        pair = r.metric.removeprefix("syntax/").removesuffix("_peak_delta")
+        panel = (r.simulation, pair)
+        planted[panel] = (curve["planted"], curve["planted_weight"])
+        for sp, d in zip(curve["spacing"], curve["delta"]):
+            records.append({"panel": panel, "model": r.model, "seed": r.seed, "spacing": sp, "delta": d})
+    curves = pd.DataFrame(records)
+    panels = sorted(planted)
+    models = sorted(curves.model.unique())
+    palette = dict(zip(models, sns.color_palette("tab10", len(models))))
+    ncol = min(3, len(panels))
+    nrow = int(np.ceil(len(panels) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.4 * nrow + 0.5), squeeze=False)
+    for ax, panel in zip(axes.ravel(), panels):
+        c = curves[curves.panel == panel]
+        gaps, weights = planted[panel]
+        twin = ax.twinx()
+        twin.bar(gaps, weights, width=0.9, color="0.8", zorder=0)
+        twin.set_ylim(0, max(weights) * 3)
+        twin.set_yticks([])
+        ax.set_zorder(twin.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        for model in models:
+            m = c[c.model == model]
+            for _, s in m.groupby("seed"):
+                ax.plot(s.spacing, s.delta, color=palette[model], alpha=0.3, lw=0.8)
+            if not m.empty:
+                mean = m.groupby("spacing").delta.mean()
+                ax.plot(mean.index, mean.values, color=palette[model], lw=1.8, label=model)
+        ax.axhline(0, color="0.5", lw=0.6)
+        ax.set_title(f"{panel[0]}: {panel[1]}", fontsize=9)
+        ax.set_xlabel("gap between A and B (bp)")
+        ax.set_ylabel("mean Δ logit (A+B inserted)")
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    handles = [plt.Line2D([], [], color=palette[m], lw=2, label=m) for m in models]
+    handles.append(plt.Rectangle((0, 0), 1, 1, color="0.8", label="planted gap distribution"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.suptitle(f"{title}: spacing curves of planted motif pairs (thin: seeds, thick: mean)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.96))
+    paths = []
+    for ext in ("png", "pdf"):
+        p = out / f"syntax_curves.{ext}"
+        fig.savefig(p, dpi=110)
+        paths.append(p)
+    plt.close(fig)
+    return paths
+
+
 def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=None) -> Path:
     """Write ``README.md``, ``index.html``, ``tables/*.csv`` and ``figures/*.{png,pdf}``; returns index.html."""
     out = Path(out_dir)
@@ -130,13 +221,19 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
         if paths:
             figures[fam] = paths[0]
     extra = {}
+    curves = syntax_curve_figure(df, title, out / "figures")
+    if curves:
+        extra["Syntax: spacing curves of planted pairs"] = curves[0]
     if cache_root is not None:
-        try:
-            from .report_figures import motif_logo_figures
+        from .report_figures import argminn_example_figures, motif_logo_figures
 
-            extra = motif_logo_figures(df, Path(cache_root), out / "figures", title)
-        except Exception as exc:  # logos are a bonus; the tables must still be written
-            extra = {"logos (failed)": str(exc)}
+        # figures drawn from cached stage outputs are a bonus; the tables must still be written
+        for name, draw in (("logos", motif_logo_figures), ("ARGMINN examples", argminn_example_figures)):
+            try:
+                extra.update(draw(df, Path(cache_root), out / "figures", title))
+            except Exception as exc:
+                log.exception("report figure %s failed", name)
+                extra[f"{name} (failed)"] = f"{type(exc).__name__}: {exc}"
 
     md = [f"# {title}: ARGMINN-Bench report", ""]
     sims = sorted(df.simulation.unique())

@@ -102,3 +102,98 @@ def _truth_motifs(cache_root: Path, sim: str, df: pd.DataFrame) -> list:
             names = sorted(set(ds.instances.loc[ds.instances.functional, "motif"]))
             return [ds.motifs[n] for n in names]
     return []
+
+
+N_EXAMPLES = 3
+N_READOUT_SEQUENCES = 300
+
+
+def _argminn_entries(cache_root: Path) -> dict:
+    """Simulation label → (model file, dataset folder) of the first cached ARGMINN, in key order."""
+    labels = {}
+    for meta_path in sorted((cache_root / "dataset").glob("*/meta.json")):
+        labels[meta_path.parent.name] = json.loads(meta_path.read_text()).get("label")
+    entries = {}
+    for meta_path in sorted((cache_root / "model").glob("*/meta.json")):
+        meta = json.loads(meta_path.read_text())
+        if meta.get("model", {}).get("name") != "argminn" or not (meta_path.parent / "model.pt").exists():
+            continue
+        sim = labels.get(meta.get("dataset"))
+        if sim is not None and sim not in entries:
+            entries[sim] = (meta_path.parent / "model.pt", cache_root / "dataset" / meta["dataset"] / "dataset")
+    return entries
+
+
+def argminn_example_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
+    """ARGMINN's single-pass read-out on example test sequences, one figure per simulation.
+
+    For each example: the pooled attention (max over heads) of every layer along the sequence,
+    the reference's 0.9 call threshold, the planted motif instances (shaded, named) and the
+    instances ARGMINN calls (ticks, named by filter). The read-out runs on the first
+    ``N_READOUT_SEQUENCES`` test sequences that carry a planted functional motif, as the
+    ``argminn_readout`` method does on its sequences.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    import models
+    from models import readout
+    from simulations.dataset import SimulatedDataset
+
+    figures = {}
+    wanted = set(df.simulation.unique())
+    for sim, (model_file, ds_dir) in sorted(_argminn_entries(cache_root).items()):
+        if sim not in wanted:
+            continue
+        model, _ = models.load_model(model_file)
+        ds = SimulatedDataset.load(ds_dir)
+        inst = ds.instances[ds.instances.functional]
+        test = np.asarray(ds.splits["test"])
+        index = test[np.isin(test, inst.seq.unique())][:N_READOUT_SEQUENCES]
+        if index.size == 0:
+            continue
+        x = ds.x[index].astype(np.float32)
+        motifs = readout.argminn_motifs(model, x)
+        calls = readout.argminn_instances(model, x, motifs=motifs) if motifs else None
+        att = readout.attention_maps(model, x)  # (N, AL, NH, L')
+        # examples: sequences with the most planted instances first (grammar visible), then in order
+        n_planted = inst[inst.seq.isin(index)].groupby("seq").size().reindex(index, fill_value=0).to_numpy()
+        examples = np.argsort(-n_planted, kind="stable")[:N_EXAMPLES]
+        motif_names = sorted(set(ds.instances.motif))
+        colors = dict(zip(motif_names, sns.color_palette("Set2", len(motif_names))))
+        layer_colors = sns.color_palette("rocket", att.shape[1])
+        fig, axes = plt.subplots(len(examples), 1, figsize=(12, 2.4 * len(examples) + 0.6), squeeze=False)
+        for ax, i in zip(axes[:, 0], examples):
+            seq = int(index[i])
+            for _, p in ds.instances[ds.instances.seq == seq].iterrows():
+                ax.axvspan(p.start, p.end, color=colors[p.motif], alpha=0.35 if p.functional else 0.15, lw=0)
+                ax.text((p.start + p.end) / 2, 1.07, f"{p.motif}{p.strand}" + ("" if p.functional else " (decoy)"),
+                        ha="center", fontsize=7, transform=ax.get_xaxis_transform())
+            for layer in range(att.shape[1]):
+                ax.plot(np.arange(att.shape[3]), att[i, layer].max(axis=0), color=layer_colors[layer], lw=0.9,
+                        label=f"layer {layer + 1}")
+            ax.axhline(0.9, color="0.4", ls="--", lw=0.7)
+            if calls is not None and len(calls):
+                mine = calls[calls.seq == i]
+                for _, c in mine.iterrows():
+                    ax.plot([c.start, c.end], [-0.08, -0.08], color="black", lw=3, solid_capstyle="butt")
+                    ax.text(c.start, -0.2, c.motif.replace("filter_", "f"), fontsize=6)
+            ax.set_xlim(0, ds.length)
+            ax.set_ylim(-0.28, 1.02)
+            ax.set_ylabel("attention (max over heads)", fontsize=7)
+            ax.set_title(f"test sequence {seq} (class {ds.classes[seq]}); black bars: ARGMINN instance calls",
+                         fontsize=8, loc="left", pad=14)
+        axes[-1, 0].set_xlabel("position (bp; attention at the first base of each scanner window)")
+        axes[0, 0].legend(fontsize=7, loc="upper right", ncol=att.shape[1])
+        fig.suptitle(f"{title} / {sim}: ARGMINN attention and instance calls vs planted motifs (shaded)",
+                     fontsize=10)
+        fig.tight_layout(rect=(0, 0, 1, 0.97))
+        path = out / f"argminn_examples_{sim}.png"
+        fig.savefig(path, dpi=100)
+        fig.savefig(path.with_suffix(".pdf"))
+        plt.close(fig)
+        figures[f"ARGMINN read-out on examples: {sim}"] = path
+    return figures

@@ -6,6 +6,8 @@ The runner calls three scorers per cell; each returns ``{metric_name: value}`` (
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -140,6 +142,11 @@ def score_syntax(model, ds, seed: int, n_background: int = 64) -> dict:
             curve = M.spacing_curve(predict_fn, background, a, b, spacings, seed=seed)
             agreement = M.curve_agreement(curve, gaps, probs)
             out.update({f"syntax/{name}_{k}": v for k, v in agreement.items()})
+            # the whole curve travels in the detail column, so the report can draw it
+            detail = json.dumps({"spacing": curve["spacing"].tolist(), "delta": curve["delta"].round(5).tolist(),
+                                 "delta_sem": curve["delta_sem"].round(5).tolist(),
+                                 "planted": gaps.tolist(), "planted_weight": np.round(probs, 5).tolist()})
+            out[f"syntax/{name}_peak_delta"] = (float(curve["delta"].max()), detail)
         else:
             inter = M.interaction(predict_fn, background, a, b, int(gaps[np.argmax(probs)]), seed=seed)
             out[f"syntax/{name}_interaction"] = inter["interaction"]

@@ -38,6 +38,14 @@ def _choice(key, options):
     return validate
 
 
+def _fraction_or_none(key):
+    def validate(params):
+        v = params[key]
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1):
+            raise ValueError(f"{key} must be a number in (0, 1) or null, got {v!r}")
+    return validate
+
+
 def _positive_int(*keys):
     def validate(params):
         for k in keys:
@@ -117,6 +125,8 @@ def _run_modisco(model, x, params, seed, truth_motifs):
                     "modisco_h5": str(result.h5_path), "n_patterns": len(result.patterns),
                     "patterns_dropped_empty_after_trim": dropped,
                     "n_seqlets": int(sum(len(s) for s in seqlets))})
+    if result.no_patterns_reason:
+        details["no_patterns_reason"] = result.no_patterns_reason
     if params["instances"] == "fimo":
         instances, counts = scan_instances({m.name: m.pfm for m in motifs}, x, params["fimo_threshold"],
                                            params["merge"])
@@ -168,7 +178,7 @@ def _modisco_defaults() -> dict:
 def _run_filter_readout(model, x, params, seed, truth_motifs):
     from .readouts import filter_readout
 
-    motifs, instances, details = filter_readout(model, x, params)
+    motifs, instances, details = filter_readout(model, x, params, seed)
     return Interpretation(motifs=motifs, instances=instances, details=details)
 
 
@@ -237,7 +247,9 @@ def _build() -> dict:
                                      _choice("instances", ("fimo", "seqlets")),
                                      _positive_int("n_references", "batch_size", "max_seqlets")))
     methods["filter_readout"] = Method("filter_readout", _run_filter_readout, ("conv_first_layer",),
-                                       {"quality": None}, _choice("quality", (None, "uniform", "argminn", "modisco")))
+                                       {"quality": None, "background_fpr": 1e-3},
+                                       _all(_choice("quality", (None, "uniform", "argminn", "modisco")),
+                                            _fraction_or_none("background_fpr")))
     methods["argminn_readout"] = Method("argminn_readout", _run_argminn_readout, ("argminn",), {})
     methods["positive_control"] = Method("positive_control", _run_positive_control, (),
                                          {"fimo_threshold": 1e-4, "merge": True})

@@ -139,11 +139,18 @@ _PRODUCT_FUNCS = {"mul", "rmul", "imul", "multiply", "matmul", "rmatmul", "mm", 
 _DIVIDE_FUNCS = {"div", "true_divide", "divide", "truediv", "itruediv"}
 
 
+def _extra_nonlinear_ops() -> dict:
+    """Our models' own nonlinearity modules (e.g. ``Exp``) with their DeepLIFT rules."""
+    from models import NONLINEAR_OPS
+
+    return dict(NONLINEAR_OPS)
+
+
 def _supported_nonlinear_types() -> tuple:
-    """Module classes tangermeme has a DeepLIFT rule for (BilinearOp included)."""
+    """Module classes tangermeme has a DeepLIFT rule for (BilinearOp included), plus ours."""
     from tangermeme._deep_lift_utils import _build_nonlinear_ops
 
-    return tuple(_build_nonlinear_ops().keys())
+    return tuple(_build_nonlinear_ops().keys()) + tuple(_extra_nonlinear_ops())
 
 
 def _func_name(func) -> str:
@@ -259,7 +266,7 @@ def _tangermeme_dls(model, x, refs, batch_size) -> np.ndarray:
         warnings.filterwarnings("ignore", message="Convergence deltas too high")
         hyp = deep_lift_shap(model, torch.from_numpy(x), references=torch.from_numpy(refs), target=0,
                              batch_size=int(batch_size), hypothetical=True, device="cpu",
-                             warning_threshold=1e-3)
+                             additional_nonlinear_ops=_extra_nonlinear_ops(), warning_threshold=1e-3)
     return hyp.detach().numpy().astype(np.float32)
 
 

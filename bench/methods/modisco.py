@@ -77,6 +77,7 @@ class ModiscoResult:
     params: dict = field(default_factory=dict)
     runtime_s: float = 0.0
     log: str = ""
+    no_patterns_reason: str = ""
 
 
 def check_modisco_params(params: dict | None) -> dict:
@@ -166,7 +167,13 @@ def run_modisco(x, hypothetical, params: dict | None = None, workdir=None, timeo
         (work / "inputs.npz").unlink()
     start, _ = window_offsets(x.shape[2], params["window"])
     patterns = read_patterns(work / "modisco.h5", offset=start)
-    return ModiscoResult(patterns, work / "modisco.h5", params, runtime, log[-4000:])
+    reason = ""
+    if not patterns:
+        import h5py
+
+        with h5py.File(work / "modisco.h5", "r") as f:
+            reason = str(f.attrs.get("no_patterns_reason", ""))
+    return ModiscoResult(patterns, work / "modisco.h5", params, runtime, log[-4000:], reason)
 
 
 def read_patterns(h5_path, offset: int = 0) -> list[Pattern]:

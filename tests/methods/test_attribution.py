@@ -200,3 +200,20 @@ def test_eval_mode_context():
     with eval_mode(model):
         assert not model.bn.training
     assert model.bn.training
+
+
+@pytest.mark.parametrize("name", ["argminn", "cnn", "cnn_exp", "explainn"])
+def test_deeplift_shap_is_exact_on_every_benchmark_model(name):
+    """Each model the suites train, at random weights: our DeepLiftSHAP route meets completeness.
+    ExplaiNN and the exponential CNN need the ``Exp`` rule the models package registers."""
+    import models
+
+    x = random_one_hot(6, 120, seed=3)
+    model = models.build_model(name, {}, input_length=120, seed=0).eval()
+    with torch.no_grad():  # move BatchNorm statistics off their init so the network is not near-linear
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm1d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    _, _, err = attribute(model, x, "deeplift_shap", n_references=3, seed=0)
+    assert err.max() < 1e-4, (name, err.max())

@@ -130,6 +130,34 @@ def test_filter_readout_recovers_a_planted_filter(tiny_x):
     assert planted <= set(zip(calls.seq, calls.start))
 
 
+def test_filter_readout_background_floor_drops_diffuse_calls(tiny_x):
+    """A random filter clears half its own maximum all along the sequence; the background floor
+    (its activation quantile on shuffles) keeps its calls near the stated rate, and the planted
+    GATAA filter keeps every planted call."""
+    import torch
+
+    model = TinyCNN(n_filters=2)
+    with torch.no_grad():
+        model.conv.weight.zero_()
+        model.conv.bias.fill_(-4.0)
+        for j, b in enumerate("GATAA"):
+            model.conv.weight[0, "ACGT".index(b), j] = 1.0
+        model.conv.weight[1] = torch.randn(4, model.conv.weight.shape[2], generator=torch.Generator().manual_seed(0))
+        model.conv.bias[1] = 1.0
+    loose = METHODS["filter_readout"].run(model, tiny_x, {"background_fpr": None}, seed=0).instances
+    floored = METHODS["filter_readout"].run(model, tiny_x, {"background_fpr": 0.01}, seed=0)
+    calls = floored.instances
+    n_positions = tiny_x.shape[0] * (tiny_x.shape[2] - model.conv.weight.shape[2] + 1)
+    assert (calls.motif == "filter_1").sum() < 0.5 * (loose.motif == "filter_1").sum()
+    assert (calls.motif == "filter_1").sum() <= 3 * 0.01 * n_positions
+    planted = {(i, 10 + i % 20) for i in range(0, len(tiny_x), 2)}
+    gata = calls[calls.motif == "filter_0"]
+    assert planted <= set(zip(gata.seq, gata.start))
+    assert len(floored.details["background_floor"]) == 2
+    with pytest.raises(ValueError, match="background_fpr must be a number in \\(0, 1\\)"):
+        METHODS["filter_readout"].check_params({"background_fpr": 2})
+
+
 def test_compared_implementations_report_their_errors(tiny_x):
     """Conv -> ReLU -> MaxPool: captum's DeepLift misses completeness (ecosystem.md §2.1) and the
     method's details show it, next to its distance from the exact engine; tangermeme stays exact."""

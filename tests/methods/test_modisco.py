@@ -113,6 +113,15 @@ def test_modisco_no_signal_is_an_empty_result(tmp_path):
     assert (tmp_path / "modisco.h5").exists()
 
 
+def test_constant_attributions_are_an_empty_result_with_a_reason(tmp_path):
+    """A model whose output ignores its input has all-zero attributions; modisco-lite then indexes
+    an empty null. The adapter reports no patterns, with the reason, instead of failing."""
+    x = random_one_hot(100, 100, 2)
+    result = run_modisco(x, np.zeros_like(x), {"max_seqlets": 500}, workdir=tmp_path)
+    assert result.patterns == []
+    assert "constant" in result.no_patterns_reason
+
+
 @pytest.mark.slow
 def test_modisco_report_offline(tmp_path):
     """`modisco report -l` with a MEME file built from pyjaspar: no MEME suite, no network."""
