@@ -1,0 +1,76 @@
+"""The report on a hand-made results table: tables, the paper comparison, figures, skipped rows."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.paper import PAPER, paper_comparison
+from bench.report import build_report, metric_tables, status_table, syntax_curve_figure
+
+
+def _row(sim, model, seed, method, metric, value, status="ok", reason="", detail=""):
+    return {"suite": "t", "simulation": sim, "model": model, "seed": seed, "method": method, "metric": metric,
+            "value": value, "status": status, "reason": reason, "model_params": "{}", "method_params": "{}",
+            "detail": detail}
+
+
+@pytest.fixture
+def results():
+    curve = {"spacing": [0, 1, 2, 3], "delta": [0.1, 0.2, 1.5, 0.3], "delta_sem": [0.01] * 4,
+             "planted": [2], "planted_weight": [1.0]}
+    rows = [
+        _row("spi1_single", "argminn", 0, "(model)", "prediction/auroc", 0.94),
+        _row("spi1_single", "argminn", 1, "(model)", "prediction/auroc", 0.96),
+        _row("spi1_single", "cnn", 0, "(model)", "prediction/auroc", 0.90),
+        _row("spi1_single", "argminn", 0, "argminn_readout", "instances/paper_precision", 0.90),
+        _row("spi1_single", "argminn", 1, "argminn_readout", "instances/paper_precision", 1.00),
+        _row("spi1_single", "argminn", 0, "argminn_readout", "motifs/n_recovered", 1.0),
+        _row("spi1_single", "cnn", 0, "argminn_readout", "(method)", np.nan, "skipped", "needs an ARGMINN model"),
+        _row("e2f6_max_cooperativity", "argminn", 0, "(in silico)", "syntax/E2F6+MAX_peak_delta", 1.5,
+             detail=json.dumps(curve)),
+        _row("my_grammar", "argminn", 0, "(model)", "prediction/auroc", 0.7),
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_metric_tables_mean_and_sd_over_seeds(results):
+    t = metric_tables(results)["prediction/auroc"]
+    assert t.loc["argminn · (model)", "spi1_single"] == "0.95 ± 0.014"
+    assert t.loc["cnn · (model)", "spi1_single"] == "0.9"
+
+
+def test_paper_comparison_only_where_both_sides_exist(results):
+    cmp = paper_comparison(results)
+    assert set(cmp.simulation) == {"spi1_single"}  # my_grammar has no paper number
+    auroc = cmp[(cmp.metric == "prediction/auroc") & (cmp.route == "argminn · (model)")].iloc[0]
+    assert auroc.ours == 0.95 and auroc.paper == 0.955 and auroc.n_seeds == 2
+    assert auroc.verdict == "within 0.02"
+    cnn = cmp[(cmp.metric == "prediction/auroc") & (cmp.route == "cnn · (model)")].iloc[0]
+    assert cnn.verdict == "lower" and cnn.difference == pytest.approx(0.90 - 0.949, abs=1e-3)
+    prec = cmp[cmp.metric == "instances/paper_precision"].iloc[0]
+    assert prec.ours == 0.95 and prec.paper == PAPER[("spi1_single", "instances/paper_precision", "argminn",
+                                                      "argminn_readout")]
+
+
+def test_status_table_keeps_skipped_rows(results):
+    s = status_table(results)
+    assert s.reason.tolist() == ["needs an ARGMINN model"]
+
+
+def test_syntax_curves_drawn_from_the_detail_column(results, tmp_path):
+    paths = syntax_curve_figure(results, "t", tmp_path)
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 0 for p in paths)
+    assert syntax_curve_figure(results[results.metric == "prediction/auroc"], "t", tmp_path) == []
+
+
+def test_build_report_writes_every_section(results, tmp_path):
+    index = build_report(results, tmp_path, title="t")
+    md = (tmp_path / "README.md").read_text()
+    for section in ("Against the paper", "Prediction on held-out sequences", "Skipped and failed",
+                    "Syntax: spacing curves"):
+        assert section in md, section
+    assert "needs an ARGMINN model" in md and index.exists()
+    assert (tmp_path / "tables" / "against_paper.csv").exists()
+    assert (tmp_path / "figures" / "prediction.png").exists()
