@@ -167,6 +167,17 @@ def test_fit_best_weights_are_a_copy(tiny_dataset):
     assert r.history[r.best_epoch]["valid_loss"] == min(h["valid_loss"] for h in r.history)
 
 
+def test_selection_uses_the_forward_strand_as_the_test_does(tiny_dataset):
+    """The validation numbers in the history are those of the forward sequences, the split's own."""
+    from models.train import evaluate
+
+    r = fit(build_model("cnn", {}, 100), tiny_dataset, TrainConfig(**{**TINY, "epochs": 2, "rc_augment": True}), seed=0)
+    x_valid, y_valid = tiny_dataset.subset("valid")
+    best = r.history[r.best_epoch]
+    assert best["valid_loss"] == pytest.approx(evaluate(r.model, x_valid, y_valid)["loss"], rel=1e-6)
+    assert best["valid_auroc"] == pytest.approx(evaluate(r.model, x_valid, y_valid)["auroc"], rel=1e-6)
+
+
 def test_fit_raises_on_non_finite_term(tiny_dataset):
     model = build_model("argminn", {}, 100)
     with torch.no_grad():
