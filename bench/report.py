@@ -41,6 +41,10 @@ HEADLINE_METRICS = {
     "runtime_s": ["train", "interpret"],
 }
 MAX_PANELS = 9
+UNLEARNED_AUROC = 0.6
+UNLEARNED_NOTE = ("These models stayed near chance on held-out sequences, so every interpretation of them reads "
+                  "an untrained network; their points stay in the figures and tables, and comparisons with them "
+                  "say nothing about the interpretation method.")
 PAPER_NOTE = ("The paper's numbers come from the reference repository's notebook outputs (one run each, "
               "20,000 sequences, 40 epochs). Instance precision and recall use the paper's rule (recall counts "
               "calls, so it can exceed the share of sites found); motif counts use its asymmetric quality rule. "
@@ -72,6 +76,14 @@ def metric_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
                     cells.loc[r, c] = f"{m:.3g}"
         tables[metric] = cells
     return tables
+
+
+def unlearned_models(df: pd.DataFrame, threshold: float = UNLEARNED_AUROC) -> pd.DataFrame:
+    """Trained models whose held-out auROC stayed near chance: every route through them reads noise."""
+    auroc = df[(df.status == "ok") & (df.metric == "prediction/auroc")]
+    low = auroc[auroc.value < threshold]
+    return (low[["simulation", "model", "seed", "value"]].rename(columns={"value": "test_auroc"})
+            .sort_values(["simulation", "model", "seed"]).reset_index(drop=True))
 
 
 def status_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -264,6 +276,14 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
         md.append("")
         md.append(against.to_markdown(index=False) if _has_tabulate() else against.to_string(index=False))
         md.append("")
+    unlearned = unlearned_models(df)
+    if not unlearned.empty:
+        md.append(f"## Models that did not learn (test auROC < {UNLEARNED_AUROC})")
+        md.append("")
+        md.append(UNLEARNED_NOTE)
+        md.append("")
+        md.append(unlearned.to_markdown(index=False) if _has_tabulate() else unlearned.to_string(index=False))
+        md.append("")
     for fam in families:
         md.append(f"## {FAMILY_TITLES.get(fam, fam)}")
         md.append("")
@@ -285,7 +305,7 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     md.append("(none)" if statuses.empty else (statuses.to_markdown(index=False) if _has_tabulate()
                                                 else statuses.to_string(index=False)))
     (out / "README.md").write_text("\n".join(md) + "\n")
-    (out / "index.html").write_text(_html(title, families, tables, figures, extra, statuses, against))
+    (out / "index.html").write_text(_html(title, families, tables, figures, extra, statuses, against, unlearned))
     return out / "index.html"
 
 
@@ -298,7 +318,7 @@ def _has_tabulate() -> bool:
         return False
 
 
-def _html(title, families, tables, figures, extra, statuses, against) -> str:
+def _html(title, families, tables, figures, extra, statuses, against, unlearned) -> str:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              "<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
              "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}"
@@ -308,6 +328,10 @@ def _html(title, families, tables, figures, extra, statuses, against) -> str:
         parts.append("<h2>Against the paper</h2>")
         parts.append(f"<p>{html.escape(PAPER_NOTE)}</p>")
         parts.append(against.to_html(index=False, escape=True))
+    if not unlearned.empty:
+        parts.append(f"<h2>Models that did not learn (test auROC &lt; {UNLEARNED_AUROC})</h2>")
+        parts.append(f"<p>{html.escape(UNLEARNED_NOTE)}</p>")
+        parts.append(unlearned.to_html(index=False, escape=True))
     for fam in families:
         parts.append(f"<h2>{html.escape(FAMILY_TITLES.get(fam, fam))}</h2>")
         if fam in figures:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from bench.paper import PAPER, paper_comparison
-from bench.report import build_report, metric_tables, status_table, syntax_curve_figure
+from bench.report import build_report, metric_tables, status_table, syntax_curve_figure, unlearned_models
 
 
 def _row(sim, model, seed, method, metric, value, status="ok", reason="", detail=""):
@@ -30,7 +30,7 @@ def results():
         _row("spi1_single", "cnn", 0, "argminn_readout", "(method)", np.nan, "skipped", "needs an ARGMINN model"),
         _row("e2f6_max_cooperativity", "argminn", 0, "(in silico)", "syntax/E2F6+MAX_peak_delta", 1.5,
              detail=json.dumps(curve)),
-        _row("my_grammar", "argminn", 0, "(model)", "prediction/auroc", 0.7),
+        _row("my_grammar", "argminn", 0, "(model)", "prediction/auroc", 0.52),
     ]
     return pd.DataFrame(rows)
 
@@ -54,6 +54,11 @@ def test_paper_comparison_only_where_both_sides_exist(results):
                                                       "argminn_readout")]
 
 
+def test_models_near_chance_are_listed(results):
+    low = unlearned_models(results)
+    assert low[["simulation", "model", "seed"]].values.tolist() == [["my_grammar", "argminn", 0]]
+
+
 def test_status_table_keeps_skipped_rows(results):
     s = status_table(results)
     assert s.reason.tolist() == ["needs an ARGMINN model"]
@@ -68,7 +73,7 @@ def test_syntax_curves_drawn_from_the_detail_column(results, tmp_path):
 def test_build_report_writes_every_section(results, tmp_path):
     index = build_report(results, tmp_path, title="t")
     md = (tmp_path / "README.md").read_text()
-    for section in ("Against the paper", "Prediction on held-out sequences", "Skipped and failed",
+    for section in ("Against the paper", "Models that did not learn", "Prediction on held-out sequences", "Skipped and failed",
                     "Syntax: spacing curves"):
         assert section in md, section
     assert "needs an ARGMINN model" in md and index.exists()
