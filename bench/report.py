@@ -267,7 +267,7 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     sims = sorted(df.simulation.unique())
     md.append(f"Simulations: {', '.join(sims)}. Models: {', '.join(sorted(df.model.unique()))}. "
               f"Seeds: {', '.join(map(str, sorted(df.seed.unique())))}. Each value is the mean over seeds "
-              "± the standard deviation; every number comes from `results.parquet` beside this folder.")
+              "± the standard deviation; every number comes from the run's `results.parquet` (copied into committed reports).")
     md.append("")
     if not against.empty:
         md.append("## Against the paper")

@@ -42,12 +42,10 @@ def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str
     from .metrics import aligned_pearson, trim_by_ic
 
     entries = []
-    for meta_path in sorted((cache_root / "interpretation").glob("*/meta.json")):
-        meta = json.loads(meta_path.read_text())
-        labels = meta.get("labels")
-        motifs_file = meta_path.parent / "interpretation" / "motifs.meme"
-        if labels and motifs_file.exists() and motifs_file.stat().st_size > 0:
-            entries.append((labels, motifs_file))
+    for lab, keys in stage_keys(df, "runtime_s/interpret"):
+        motifs_file = cache_root / "interpretation" / keys["interpretation_key"] / "interpretation" / "motifs.meme"
+        if motifs_file.exists() and motifs_file.stat().st_size > 0:
+            entries.append((dict(lab, dataset_key=keys.get("dataset_key")), motifs_file))
     figures = {}
     for sim in sorted(df.simulation.unique()):
         mine = [(lab, f) for lab, f in entries if lab["simulation"] == sim]
@@ -56,7 +54,7 @@ def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str
         seed = min(lab["seed"] for lab, _ in mine)
         mine = sorted([(lab, f) for lab, f in mine if lab["seed"] == seed],
                       key=lambda e: (e[0]["model"], e[0]["method"]))
-        truth = _truth_motifs(cache_root, sim, df)
+        truth = _truth_motifs(cache_root / "dataset" / mine[0][0]["dataset_key"] / "dataset")
         rows = [("planted", [(m.name, m.pfm) for m in truth])]
         for lab, f in mine:
             if lab["method"] in CONTROL_METHODS:
@@ -68,6 +66,8 @@ def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str
             scored = []
             for m in found:
                 pfm = trim_by_ic(m.pfm)
+                if pfm.size == 0:  # nothing above the information cut: nothing to draw
+                    continue
                 sim_best = max((aligned_pearson(pfm, t.pfm) for t in truth), default=0.0)
                 scored.append((sim_best, m.name, pfm))
             if not scored:  # attribution-only routes discover no motifs
@@ -98,36 +98,45 @@ def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str
     return figures
 
 
-def _truth_motifs(cache_root: Path, sim: str, df: pd.DataFrame) -> list:
+def stage_keys(df: pd.DataFrame, metric: str) -> list:
+    """``(labels, keys)`` of each ok row of ``metric`` whose detail names the cached stage outputs.
+
+    Labels are the row's simulation, model, seed and method; keys hold ``model_key``,
+    ``interpretation_key`` and ``dataset_key`` as the runner recorded them.
+    """
+    out = []
+    for r in df[(df.metric == metric) & (df.status == "ok")].itertuples():
+        try:
+            keys = json.loads(r.detail) if r.detail else {}
+        except (TypeError, ValueError):
+            continue
+        if isinstance(keys, dict) and keys:
+            out.append(({"simulation": r.simulation, "model": r.model, "seed": int(r.seed), "method": r.method},
+                        keys))
+    return out
+
+
+def _truth_motifs(ds_dir: Path) -> list:
     from simulations.dataset import SimulatedDataset
 
-    for meta_path in sorted((cache_root / "dataset").glob("*/meta.json")):
-        ds_dir = meta_path.parent / "dataset"
-        meta = json.loads(meta_path.read_text())
-        if meta.get("simulation", {}).get("spec", {}).get("name") == sim or meta.get("label") == sim:
-            ds = SimulatedDataset.load(ds_dir)
-            names = sorted(set(ds.instances.loc[ds.instances.functional, "motif"]))
-            return [ds.motifs[n] for n in names]
-    return []
+    ds = SimulatedDataset.load(ds_dir)
+    names = sorted(set(ds.instances.loc[ds.instances.functional, "motif"]))
+    return [ds.motifs[n] for n in names]
 
 
 N_EXAMPLES = 3
 N_READOUT_SEQUENCES = 300
 
 
-def _argminn_entries(cache_root: Path) -> dict:
-    """Simulation label → (model file, dataset folder) of the first cached ARGMINN, in key order."""
-    labels = {}
-    for meta_path in sorted((cache_root / "dataset").glob("*/meta.json")):
-        labels[meta_path.parent.name] = json.loads(meta_path.read_text()).get("label")
+def _argminn_entries(df: pd.DataFrame, cache_root: Path) -> dict:
+    """Simulation → (model file, dataset folder) of this run's ARGMINN with the smallest seed."""
     entries = {}
-    for meta_path in sorted((cache_root / "model").glob("*/meta.json")):
-        meta = json.loads(meta_path.read_text())
-        if meta.get("model", {}).get("name") != "argminn" or not (meta_path.parent / "model.pt").exists():
+    for lab, keys in sorted(stage_keys(df, "runtime_s/train"), key=lambda e: e[0]["seed"]):
+        if lab["model"] != "argminn" or lab["simulation"] in entries or "model_key" not in keys:
             continue
-        sim = labels.get(meta.get("dataset"))
-        if sim is not None and sim not in entries:
-            entries[sim] = (meta_path.parent / "model.pt", cache_root / "dataset" / meta["dataset"] / "dataset")
+        model_file = cache_root / "model" / keys["model_key"] / "model.pt"
+        if model_file.exists():
+            entries[lab["simulation"]] = (model_file, cache_root / "dataset" / keys["dataset_key"] / "dataset")
     return entries
 
 
@@ -151,10 +160,7 @@ def argminn_example_figures(df: pd.DataFrame, cache_root: Path, out: Path, title
     from simulations.dataset import SimulatedDataset
 
     figures = {}
-    wanted = set(df.simulation.unique())
-    for sim, (model_file, ds_dir) in sorted(_argminn_entries(cache_root).items()):
-        if sim not in wanted:
-            continue
+    for sim, (model_file, ds_dir) in sorted(_argminn_entries(df, cache_root).items()):
         model, _ = models.load_model(model_file)
         ds = SimulatedDataset.load(ds_dir)
         inst = ds.instances[ds.instances.functional]
@@ -175,10 +181,13 @@ def argminn_example_figures(df: pd.DataFrame, cache_root: Path, out: Path, title
         fig, axes = plt.subplots(len(examples), 1, figsize=(12, 2.4 * len(examples) + 0.6), squeeze=False)
         for ax, i in zip(axes[:, 0], examples):
             seq = int(index[i])
-            for _, p in ds.instances[ds.instances.seq == seq].iterrows():
+            planted = ds.instances[ds.instances.seq == seq].sort_values("start")
+            for k, (_, p) in enumerate(planted.iterrows()):
                 ax.axvspan(p.start, p.end, color=colors[p.motif], alpha=0.35 if p.functional else 0.15, lw=0)
-                ax.text((p.start + p.end) / 2, 1.07, f"{p.motif}{p.strand}" + ("" if p.functional else " (decoy)"),
-                        ha="center", fontsize=7, transform=ax.get_xaxis_transform())
+                # alternate label heights: planted pairs sit a few bases apart
+                ax.text((p.start + p.end) / 2, 1.03 + 0.1 * (k % 2), f"{p.motif}{p.strand}"
+                        + ("" if p.functional else " (decoy)"), ha="center", fontsize=7,
+                        transform=ax.get_xaxis_transform())
             for layer in range(att.shape[1]):
                 ax.plot(np.arange(att.shape[3]), att[i, layer].max(axis=0), color=layer_colors[layer], lw=0.9,
                         label=f"layer {layer + 1}")
@@ -192,7 +201,7 @@ def argminn_example_figures(df: pd.DataFrame, cache_root: Path, out: Path, title
             ax.set_ylim(-0.28, 1.02)
             ax.set_ylabel("attention (max over heads)", fontsize=7)
             ax.set_title(f"test sequence {seq} (class {ds.classes[seq]}); black bars: ARGMINN instance calls",
-                         fontsize=8, loc="left", pad=14)
+                         fontsize=8, loc="left", pad=20)
         axes[-1, 0].set_xlabel("position (bp; attention at the first base of each scanner window)")
         axes[0, 0].legend(fontsize=7, loc="upper right", ncol=att.shape[1])
         fig.suptitle(f"{title} / {sim}: ARGMINN attention and instance calls vs planted motifs (shaded)",

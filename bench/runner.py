@@ -142,8 +142,10 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
         log.exception("training failed")
         return [row(**base, method="(model)", metric="train", status="failed", reason=_reason(exc))]
     train_info = trained.info
+    # the stage keys travel with the results, so the report draws exactly this run's cached outputs
     rows.append(row(**base, method="(model)", metric="runtime_s/train",
-                    value=train_info.get("train_time_s", time.perf_counter() - t0)))
+                    value=train_info.get("train_time_s", time.perf_counter() - t0),
+                    detail=json.dumps({"model_key": m_key, "dataset_key": task.ds_key})))
     if "prediction" in task.metrics:
         for name, value in train_info.get("test_metrics", {}).items():
             rows.append(row(**base, method="(model)", metric=f"prediction/{name}", value=value))
@@ -175,7 +177,8 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
             rows.append(row(**mbase, metric="(method)", status="failed", reason=_reason(exc)))
             continue
         interpretations[method.label] = interp
-        rows.append(row(**mbase, metric="runtime_s/interpret", value=interp.runtime_s))
+        rows.append(row(**mbase, metric="runtime_s/interpret", value=interp.runtime_s,
+                        detail=json.dumps({"interpretation_key": i_key, "dataset_key": task.ds_key})))
         rows.extend(_score(registry.score_interpretation, mbase, interp, ds, truth, x, task.metrics,
                            method_name=method.name))
 
