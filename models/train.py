@@ -42,8 +42,11 @@ class TrainConfig:
         First epoch eligible as "best" and for early stopping. None = the epoch at which every
         non-zero schedule has reached its final value (30 for the paper schedule): before that the
         regularizers are still growing and a low prediction loss belongs to a less regularized model.
+        From there the best epoch is the latest whose forward-strand validation prediction loss is within
+        ``min_delta`` of the lowest seen.
     rc_augment : bool
-        Add the reverse complement of every sampled sequence to the batch (and to validation).
+        Add the reverse complement of every sampled sequence to the training batches (validation and
+        test use the forward strand, as the interpretations do).
     device : str
         "auto" (CUDA if available), "cpu" or "cuda".
     progress : bool
@@ -309,14 +312,16 @@ def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int 
             history.append(entry)
             bar.set_postfix(valid_loss=f"{valid['loss']:.4f}")
             if epoch >= select_from:
-                if best_state is None or valid["loss"] < best_loss:
-                    improved = valid["loss"] < best_loss - config.min_delta
-                    best_loss, best_epoch = valid["loss"], epoch
+                loss = valid["loss"]
+                improved = loss < best_loss - config.min_delta
+                # the latest epoch within min_delta of the lowest loss: among near-ties the later epoch has
+                # had the regularizers longer (a hold phase keeps sharpening ARGMINN's filters at equal loss)
+                if best_state is None or loss <= best_loss + config.min_delta:
+                    best_epoch = epoch
                     # a copy, not an alias of the live parameters (the reference's bug, notes §10)
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                    stale = 0 if improved else stale + 1
-                else:
-                    stale += 1
+                best_loss = min(best_loss, loss)
+                stale = 0 if improved else stale + 1
                 if config.patience is not None and stale >= config.patience:
                     break
         bar.close()
