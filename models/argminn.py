@@ -75,14 +75,35 @@ class StreamAttentionLayer(nn.Module):
     def forward(self, stream: torch.Tensor, tokens: torch.Tensor):
         n = tokens.shape[0]
         q = self.query(stream).reshape(n, self.num_heads, self.head_dim)
-        v = self._heads(self.value(tokens))
-        k = v if self.key is None else self._heads(self.key(tokens))
-        logits = self.scores(q, k) * (1.0 / math.sqrt(self.head_dim))  # (N, NH, L')
-        att = self.softmax(logits)
-        o = self.mix(att, v).reshape(n, self.num_heads * self.head_dim)
-        a = self.post_att_norm(self.out(o))
+        if self.training:
+            o, att = self._attend_fused(q, tokens)
+        else:
+            v = self._heads(self.value(tokens))
+            k = v if self.key is None else self._heads(self.key(tokens))
+            logits = self.scores(q, k) * (1.0 / math.sqrt(self.head_dim))  # (N, NH, L')
+            att = self.softmax(logits)
+            o = self.mix(att, v)
+        a = self.post_att_norm(self.out(o.reshape(n, self.num_heads * self.head_dim)))
         f = self.post_ff_norm(self.ff2(self.ff_relu(self.ff1(a))))
         return f, att
+
+    def _attend_fused(self, q: torch.Tensor, tokens: torch.Tensor):
+        """The explicit attention's function without per-position keys and values (training only).
+
+        ``q·(W t + b) = (Wᵀq)·t + q·b`` and ``q·b`` is constant over positions, so the softmax is
+        unchanged; ``Σ_t α_t (W t_t + b) = W (Σ_t α_t t_t) + b`` because α sums to 1. Skipping the
+        (N, L', D) projections makes a training step about 2x faster on CPU. Eval mode, which every
+        read-out and attribution sees, runs the explicit ``BilinearOp`` products instead, since
+        DeepLIFT splits the dropped ``q·b`` term differently.
+        q: (N, NH, d); tokens: (N, L', D). Returns o (N, NH, d) and attention (N, NH, L').
+        """
+        heads, dim = self.num_heads, tokens.shape[2]
+        key = self.value if self.key is None else self.key
+        key_q = torch.einsum("nhd,hde->nhe", q, key.weight.reshape(heads, self.head_dim, dim))
+        att = self.softmax(torch.bmm(key_q, tokens.transpose(1, 2)) * (1.0 / math.sqrt(self.head_dim)))
+        context = torch.bmm(att, tokens)  # (N, NH, D)
+        o = torch.einsum("nhe,hde->nhd", context, self.value.weight.reshape(heads, self.head_dim, dim))
+        return o + self.value.bias.reshape(heads, self.head_dim), att
 
 
 class ARGMINN(nn.Module):

@@ -114,6 +114,29 @@ def test_argminn_attention_products_are_bilinear_ops():
     assert len(ops) == 2 * 4
 
 
+@pytest.mark.parametrize("key_mode", ["value", "linear"])
+def test_fused_training_attention_equals_the_explicit_one(key_mode):
+    """Training runs the attention without per-position values; it must be the same function."""
+    from models.argminn import StreamAttentionLayer
+    torch.manual_seed(0)
+    layer = StreamAttentionLayer(hidden_dim=16, stream_dim=12, num_heads=4, key_mode=key_mode)
+    stream, tokens = torch.randn(3, 12), torch.randn(3, 7, 16)
+    outputs, grads = [], []
+    for training in (True, False):
+        layer.train(training)
+        f, att = layer(stream, tokens)
+        outputs.append((f, att))
+        params = list(layer.parameters())
+        loss = (f * torch.arange(12.0)).sum() + att[..., 2].sum()
+        # the key bias shifts every position's logit alike, so its gradient is exactly zero (None when fused)
+        grads.append([torch.zeros_like(p) if g is None else g
+                      for p, g in zip(params, torch.autograd.grad(loss, params, allow_unused=True))])
+    for fused, explicit in zip(outputs[0], outputs[1]):
+        torch.testing.assert_close(fused, explicit, rtol=1e-5, atol=1e-6)
+    for fused, explicit in zip(*grads):
+        torch.testing.assert_close(fused, explicit, rtol=1e-4, atol=1e-6)
+
+
 def test_deep_lift_shap_completeness_argminn():
     from tangermeme.deep_lift_shap import deep_lift_shap
     from tangermeme.ersatz import dinucleotide_shuffle
