@@ -85,12 +85,19 @@ def _cmd_list(args) -> int:
 def _cmd_run(args) -> int:
     from .executors import make_executor
     from .runner import run_suite
+    from .suite import SuiteError
 
     suite = _load_suite_or_exit(args.suite)
     if suite is None:
         return 2
     if args.out:
         suite.output = Path(args.out)
+    try:
+        suite.select(*(None if v is None else [x.strip() for x in v.split(",") if x.strip()]
+                       for v in (args.simulations, args.models, args.methods)))
+    except SuiteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     ex = suite.raw.executor
     kind = args.executor or ex.kind
     try:
@@ -150,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="worker processes (default: the suite's, else one per core)")
     run.add_argument("--address", help="Ray cluster address (with --executor ray); default: a local cluster")
     run.add_argument("--out", help="output folder (default: the suite's `output`)")
+    for what in ("simulations", "models", "methods"):
+        run.add_argument(f"--{what}", metavar="LABELS",
+                         help=f"run only these {what} of the suite (comma-separated labels); a later "
+                              "full run reuses what this one computed")
     run.add_argument("--no-report", action="store_true", help="skip building the report")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(func=_cmd_run)

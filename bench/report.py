@@ -265,7 +265,9 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     against.to_csv(out / "tables" / "against_paper.csv", index=False)
     md = [f"# {title}: ARGMINN-Bench report", ""]
     sims = sorted(df.simulation.unique())
+    methods = sorted(m for m in df.method.unique() if not str(m).startswith("("))
     md.append(f"Simulations: {', '.join(sims)}. Models: {', '.join(sorted(df.model.unique()))}. "
+              f"Methods: {', '.join(methods)}. "
               f"Seeds: {', '.join(map(str, sorted(df.seed.unique())))}. Each value is the mean over seeds "
               "± the standard deviation; every number comes from the run's `results.parquet` (copied into committed reports).")
     md.append("")

@@ -160,6 +160,7 @@ class Suite:
         self.metrics: list[str] = metrics
         self.seeds = list(raw.seeds)
         self.source = source
+        self.selection: dict = {}  # what :meth:`select` kept, recorded in the provenance
         base = source.parent if source is not None else Path.cwd()
         out = Path(raw.output)
         self.output = out if out.is_absolute() else (base / out)
@@ -167,6 +168,26 @@ class Suite:
     @property
     def hash(self) -> str:
         return stable_hash(self.raw.model_dump(mode="json"))
+
+    def select(self, simulations=None, models=None, methods=None) -> "Suite":
+        """Keep only the named simulations, models and methods (labels); ``None`` keeps all.
+
+        For running a large suite in parts: the stage caches are keyed by content, so a later run of
+        the whole suite reuses every dataset, model and interpretation a selection computed.
+        Raises :class:`SuiteError` for a label the suite does not have.
+        """
+        for field_name, wanted in (("simulations", simulations), ("models", models), ("methods", methods)):
+            if wanted is None:
+                continue
+            items = getattr(self, field_name)
+            labels = [item.label for item in items]
+            unknown = [w for w in wanted if w not in labels]
+            if unknown:
+                raise SuiteError(f"--{field_name}: {', '.join(map(repr, unknown))} not in suite "
+                                 f"{self.name!r}; it has: {', '.join(labels)}")
+            setattr(self, field_name, [item for item in items if item.label in wanted])
+            self.selection[field_name] = list(wanted)
+        return self
 
     def cells(self):
         """Every (simulation, model, seed) triple, in a stable order."""

@@ -1,6 +1,6 @@
 """Models: ARGMINN, the paper's standard CNN baselines and ExplaiNN; training, I/O and read-outs."""
 
-from .argminn import ARGMINN, StreamAttentionLayer, positional_encoding
+from .argminn import ARGMINN, StreamAttentionLayer, fused_attention, positional_encoding
 from .baselines import Exp, ExplaiNN, StandardCNN
 from .registry import REGULARIZED_BY_DEFAULT, build_model, check_model_params, list_models, probabilities
 from .losses import (

@@ -10,6 +10,7 @@ nonlinearity is its own module instance, used once per forward.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -66,6 +67,7 @@ class StreamAttentionLayer(nn.Module):
         self.ff_relu = nn.ReLU()
         self.ff2 = nn.Linear(hidden_dim, stream_dim)
         self.post_ff_norm = nn.LayerNorm(stream_dim)
+        self.fused = False  # eval mode runs the explicit products unless fused_attention() says otherwise
 
     def _heads(self, t: torch.Tensor) -> torch.Tensor:
         """(N, L', D) → (N, NH, L', d)."""
@@ -75,7 +77,7 @@ class StreamAttentionLayer(nn.Module):
     def forward(self, stream: torch.Tensor, tokens: torch.Tensor):
         n = tokens.shape[0]
         q = self.query(stream).reshape(n, self.num_heads, self.head_dim)
-        if self.training:
+        if self.training or self.fused:
             o, att = self._attend_fused(q, tokens)
         else:
             v = self._heads(self.value(tokens))
@@ -88,13 +90,13 @@ class StreamAttentionLayer(nn.Module):
         return f, att
 
     def _attend_fused(self, q: torch.Tensor, tokens: torch.Tensor):
-        """The explicit attention's function without per-position keys and values (training only).
+        """The explicit attention's function without per-position keys and values.
 
         ``q·(W t + b) = (Wᵀq)·t + q·b`` and ``q·b`` is constant over positions, so the softmax is
         unchanged; ``Σ_t α_t (W t_t + b) = W (Σ_t α_t t_t) + b`` because α sums to 1. Skipping the
-        (N, L', D) projections makes a training step about 2x faster on CPU. Eval mode, which every
-        read-out and attribution sees, runs the explicit ``BilinearOp`` products instead, since
-        DeepLIFT splits the dropped ``q·b`` term differently.
+        (N, L', D) projections makes a training step about 2x faster on CPU. Used in training and
+        inside :func:`fused_attention`; otherwise eval mode runs the explicit ``BilinearOp`` products,
+        since DeepLIFT splits the dropped ``q·b`` term differently.
         q: (N, NH, d); tokens: (N, L', D). Returns o (N, NH, d) and attention (N, NH, L').
         """
         heads, dim = self.num_heads, tokens.shape[2]
@@ -104,6 +106,25 @@ class StreamAttentionLayer(nn.Module):
         context = torch.bmm(att, tokens)  # (N, NH, D)
         o = torch.einsum("nhe,hde->nhd", context, self.value.weight.reshape(heads, self.head_dim, dim))
         return o + self.value.bias.reshape(heads, self.head_dim), att
+
+
+@contextlib.contextmanager
+def fused_attention(model: nn.Module):
+    """Run ARGMINN's attention in its fused form in eval mode too, inside the block.
+
+    Same function and same gradients as the explicit form, without the per-position keys and
+    values: for gradient methods (Integrated Gradients, ISM, predictions), not for DeepLIFT, which
+    needs the explicit ``BilinearOp`` products. A model without stream-attention layers is untouched.
+    """
+    layers = [m for m in model.modules() if isinstance(m, StreamAttentionLayer)]
+    before = [layer.fused for layer in layers]
+    for layer in layers:
+        layer.fused = True
+    try:
+        yield model
+    finally:
+        for layer, was in zip(layers, before):
+            layer.fused = was
 
 
 class ARGMINN(nn.Module):

@@ -20,10 +20,14 @@ put the caller's mode back.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 import torch
+
+from models import fused_attention
 
 ENGINES = ("deeplift_shap", "integrated_gradients", "captum_deeplift_shap", "shap_deep_explainer", "ism")
 DEFAULT_BATCH_SIZE = 128  # example-reference pairs per pass; larger was slower on CPU (cache), measured 500 bp
@@ -91,7 +95,7 @@ def _check_references(refs, x: np.ndarray) -> np.ndarray:
 def predict_logits(model: torch.nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """The model's output 0 for each row of ``x`` (``(M, 4, L)``), in eval mode, shape ``(M,)``."""
     out = []
-    with eval_mode(model), torch.no_grad():
+    with eval_mode(model), fused_attention(model), torch.no_grad():
         for i in range(0, len(x), batch_size):
             y = model(torch.from_numpy(np.ascontiguousarray(x[i:i + batch_size], dtype=np.float32)))
             out.append(y.reshape(len(y), -1)[:, 0].double().numpy())
@@ -298,7 +302,7 @@ def _captum_ig(model, x, refs, batch_size, n_steps=50) -> np.ndarray:
         g = ig.attribute(xr, baselines=rr, target=0, n_steps=int(n_steps), internal_batch_size=int(batch_size))
         return hypothetical_from_multipliers(g, rr)
 
-    with _quiet():
+    with _quiet(), fused_attention(model):  # a gradient method: the fused attention is the same function
         return _captum_rows(model, x, refs, batch_size, attr)
 
 
@@ -336,7 +340,7 @@ def _shap_deep(model, x, refs) -> np.ndarray:
 def _ism(model, x, batch_size) -> np.ndarray:
     from tangermeme.saturation_mutagenesis import saturation_mutagenesis
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), fused_attention(model):
         warnings.simplefilter("ignore")
         h = saturation_mutagenesis(model, torch.from_numpy(x), target=0, hypothetical=True,
                                    batch_size=int(batch_size), device="cpu")
@@ -389,6 +393,43 @@ def attribute(model: torch.nn.Module, x, method: str = "deeplift_shap", n_refere
     if method not in ENGINES:
         raise ValueError(f"method must be one of {ENGINES}, got {method!r}")
     x = _check_x(x)
+    memo_key = None
+    if references is None:
+        memo_key = _memo_key(model, x, method, n_references, seed, batch_size, hypothetical, n_steps,
+                             gradient_correction)
+        if memo_key in _MEMO:
+            _MEMO.move_to_end(memo_key)
+            return tuple(None if a is None else a.copy() for a in _MEMO[memo_key])
+    result = _attribute(model, x, method, n_references, seed, batch_size, hypothetical, references, n_steps,
+                        gradient_correction, check)
+    if memo_key is not None:
+        _MEMO[memo_key] = tuple(None if a is None else a.copy() for a in result)
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return result
+
+
+# A benchmark cell runs several routes on the same model, sequences and references (DeepLiftSHAP
+# itself, MoDISco on its scores, the shuffled negative control): the same call is answered once.
+_MEMO: "OrderedDict[str, tuple]" = OrderedDict()
+_MEMO_SIZE = 4
+
+
+def _memo_key(model, x, *args) -> str:
+    """Digest of the model's class and state, the sequences and the call's arguments."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(type(model).__qualname__.encode())
+    for name, tensor in model.state_dict().items():
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    h.update(repr(x.shape).encode())
+    h.update(np.ascontiguousarray(x).tobytes())
+    h.update(repr(args).encode())
+    return h.hexdigest()
+
+
+def _attribute(model, x, method, n_references, seed, batch_size, hypothetical, references, n_steps,
+               gradient_correction, check):
     if method == "ism":
         refs = None
     elif references is not None:

@@ -61,3 +61,24 @@ def test_overlap_loss_time(benchmark, n_filters):
         overlap_loss(acts, weight).mean().backward()
     run()
     benchmark.pedantic(run, rounds=10, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("n_filters", [8, 32])
+def test_overlap_loss_memory(n_filters):
+    """What the loss holds for the backward pass grows like the activations (N·F·L'), not like F²."""
+    g = torch.Generator().manual_seed(0)
+    acts = torch.relu(torch.randn(BATCH, n_filters, L - 9, generator=g)).requires_grad_()
+    weight = torch.randn(n_filters, 4, 10, generator=g).requires_grad_()
+    saved = {}  # by storage, so that a tensor saved by several ops counts once
+
+    def pack(t):
+        if t.data_ptr() != acts.data_ptr():  # the activations are the model's, held anyway
+            saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = overlap_loss(acts, weight).mean()
+    extra = sum(saved.values())
+    print(f"F={n_filters}: {extra / 2**20:.2f} MiB held for backward "
+          f"({extra / (acts.numel() * acts.element_size()):.2f}x the activations)")
+    assert extra <= 2.5 * acts.numel() * acts.element_size()
+    loss.backward()

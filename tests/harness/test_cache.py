@@ -58,3 +58,15 @@ def test_keys_cannot_escape_the_cache(tmp_path):
     for bad in ("../x", "a/b", ""):
         with pytest.raises(ValueError, match="plain names"):
             cache.path("dataset", bad)
+
+
+def test_methods_of_a_cell_share_their_seed():
+    """Every route of a cell sees the same shuffled references; the cache keys still differ."""
+    from bench.runner import method_key
+    from bench.suite import load_suite
+    suite = load_suite("suites/quick.yaml")
+    methods = suite.methods
+    keys = [method_key(m, "model-key", {"n_sequences": 10}) for m in methods]
+    assert len({seed for _, seed in keys}) == 1
+    assert len({key for key, _ in keys}) == len(methods)
+    assert method_key(methods[0], "other-model", {"n_sequences": 10})[1] != keys[0][1]

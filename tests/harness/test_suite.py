@@ -91,3 +91,26 @@ def test_shipped_suites_validate():
     root = Path(__file__).resolve().parents[2]
     for f in [root / "suite.yaml", *sorted((root / "suites").glob("*.yaml"))]:
         load_suite(f)
+
+
+def test_select_keeps_the_named_parts_and_rejects_unknown_labels():
+    s = copy.deepcopy(GOOD)
+    s["models"].append({"name": "argminn", "train": {"epochs": 1}})
+    s["methods"].append({"name": "argminn_readout"})
+    suite = load_suite(s).select(models=["argminn"], methods=["argminn_readout"])
+    assert [m.label for m in suite.models] == ["argminn"]
+    assert [m.label for m in suite.methods] == ["argminn_readout"]
+    assert suite.selection == {"models": ["argminn"], "methods": ["argminn_readout"]}
+    assert len(list(suite.cells())) == 2
+    with pytest.raises(SuiteError, match=r"--models: 'explainn' not in suite 't'; it has: cnn, argminn"):
+        load_suite(s).select(models=["explainn"])
+
+
+def test_run_cli_reports_an_unknown_selection(tmp_path, capsys):
+    import yaml
+
+    from bench.__main__ import main
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(GOOD))
+    assert main(["run", str(path), "--methods", "modisco"]) == 2
+    assert "--methods: 'modisco' not in suite 't'; it has: deeplift_shap" in capsys.readouterr().err

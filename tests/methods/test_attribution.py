@@ -217,3 +217,22 @@ def test_deeplift_shap_is_exact_on_every_benchmark_model(name):
                 m.running_var.uniform_(0.5, 2.0)
     _, _, err = attribute(model, x, "deeplift_shap", n_references=3, seed=0)
     assert err.max() < 1e-4, (name, err.max())
+
+
+def test_a_repeated_call_is_answered_from_the_memo(tiny_cnn, x, monkeypatch):
+    import bench.methods.attribution as attr
+    calls = []
+    engine = attr._tangermeme_dls
+    monkeypatch.setattr(attr, "_tangermeme_dls", lambda *a: calls.append(1) or engine(*a))
+    attr._MEMO.clear()
+    first = attribute(tiny_cnn, x, "deeplift_shap", n_references=3, seed=5)
+    first[0][:] = 0.0  # the caller owns what it gets: the memo keeps its own copy
+    again = attribute(tiny_cnn, x, "deeplift_shap", n_references=3, seed=5)
+    assert len(calls) == 1 and np.abs(again[0]).sum() > 0
+    attribute(tiny_cnn, x, "deeplift_shap", n_references=3, seed=6)  # other references
+    attribute(tiny_cnn, x[:-1], "deeplift_shap", n_references=3, seed=5)  # other sequences
+    with torch.no_grad():
+        next(tiny_cnn.parameters()).add_(0.1)  # other weights
+    changed = attribute(tiny_cnn, x, "deeplift_shap", n_references=3, seed=5)
+    assert len(calls) == 4
+    assert not np.allclose(changed[0], again[0])

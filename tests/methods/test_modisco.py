@@ -169,3 +169,26 @@ def test_seqlets_are_cut_to_the_trimmed_pattern():
     out = _trimmed_seqlets(seqlets, 5, 8, actual, "pos_pattern_0")
     assert out[["start", "end"]].values.tolist() == [[15, 18], [32, 35]]
     assert out.score.tolist() == [3.0, 0.0] and set(out.motif) == {"pos_pattern_0"}
+
+
+def test_undefined_jaccard_between_empty_seqlets_counts_as_dissimilar():
+    """modisco-lite's Jaccard is 0/0 = NaN between all-zero seqlets and then crashes its merging AUROC."""
+    import importlib
+    import types
+
+    from modiscolite import affinitymat
+
+    from bench.methods._modisco_worker import _zero_undefined_similarities
+    fake = types.SimpleNamespace(jaccard=affinitymat.jaccard)
+    x = np.zeros((3, 20, 1), dtype=np.float32)
+    x[0] = 1.0
+    y = np.zeros((2, 20, 1), dtype=np.float32)
+    y[1, :10] = 1.0
+    before = affinitymat.jaccard(x, y)
+    assert np.isnan(before).any()
+    _zero_undefined_similarities(fake)
+    _zero_undefined_similarities(fake)  # idempotent: wrapped once
+    after = fake.jaccard(x, y)
+    np.testing.assert_array_equal(after[np.isfinite(before)], before[np.isfinite(before)])
+    assert not np.isnan(after).any() and np.all(after[np.isnan(before)] == 0)
+    assert importlib.import_module("modiscolite.affinitymat").jaccard is affinitymat.jaccard  # not patched here

@@ -137,6 +137,22 @@ def test_fused_training_attention_equals_the_explicit_one(key_mode):
         torch.testing.assert_close(fused, explicit, rtol=1e-4, atol=1e-6)
 
 
+def test_fused_attention_context_gives_the_same_function_and_input_gradients():
+    model = build_model("argminn", {"num_layers": 2}, 60).eval()
+    x = random_one_hot(4, 60, seed=2).requires_grad_()
+    explicit = model(x)
+    grad_explicit, = torch.autograd.grad(explicit.sum(), x)
+    with models.fused_attention(model):
+        assert all(layer.fused for layer in model.layers)
+        fused = model(x)
+        grad_fused, = torch.autograd.grad(fused.sum(), x)
+    assert not any(layer.fused for layer in model.layers) and not model.training
+    torch.testing.assert_close(fused, explicit, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad_fused, grad_explicit, rtol=1e-4, atol=1e-6)
+    with models.fused_attention(build_model("cnn", {}, 60)):  # nothing to fuse: a no-op
+        pass
+
+
 def test_deep_lift_shap_completeness_argminn():
     from tangermeme.deep_lift_shap import deep_lift_shap
     from tangermeme.ersatz import dinucleotide_shuffle
