@@ -26,7 +26,6 @@ def main(job_path: str) -> int:
 
     import modiscolite
 
-    _zero_undefined_similarities(modiscolite.affinitymat)
     reason = ""
     try:
         pos, neg = modiscolite.tfmodisco.TFMoDISco(one_hot=one_hot, hypothetical_contribs=hyp,
@@ -49,32 +48,6 @@ def main(job_path: str) -> int:
         modiscolite.io.save_hdf5(job["output"], pos, neg, end - start)
     print(json.dumps({"n_pos": len(pos or []), "n_neg": len(neg or []), "reason": reason}))
     return 0
-
-
-def _zero_undefined_similarities(affinitymat) -> None:
-    """Make modisco-lite's Jaccard similarity 0 where it is 0/0.
-
-    Two seqlets whose contributions are all exactly zero (a ReLU-scanner model such as ARGMINN gives
-    exact zeros wherever no filter fires, in the sequence and in every reference) have an undefined
-    Jaccard similarity; modisco-lite returns NaN and then crashes in its pattern-merging AUROC
-    (sklearn: "Input contains NaN"). Empty seqlets carry no evidence that two patterns are alike, so
-    they count as dissimilar; finite similarities are unchanged.
-    """
-    import numpy as np
-
-    jaccard = affinitymat.jaccard
-    if getattr(jaccard, "zeroes_undefined", False):
-        return
-
-    def jaccard_without_nan(*args, **kwargs):
-        out = jaccard(*args, **kwargs)
-        values = out.data if hasattr(out, "data") and not isinstance(out, np.ndarray) else out
-        if isinstance(values, np.ndarray) and values.dtype.kind == "f":
-            np.nan_to_num(values, copy=False, nan=0.0)
-        return out
-
-    jaccard_without_nan.zeroes_undefined = True
-    affinitymat.jaccard = jaccard_without_nan
 
 
 def _is_one_signed_null(exc: BaseException) -> bool:
