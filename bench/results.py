@@ -90,7 +90,7 @@ def provenance(suite, counters: dict, wall_s: float) -> dict:
     except Exception:  # pragma: no cover
         device = "unknown"
     return {
-        "suite": suite.name, "suite_hash": suite.hash, "selection": getattr(suite, "selection", {}),
+        "suite": suite.name, "suite_hash": suite.hash, "selection": suite.selection,
         "suite_file": str(suite.source) if suite.source else None,
         "git_commit": git_commit(Path(__file__).parent),
         "packages": package_versions(), "device": device,
