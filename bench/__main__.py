@@ -12,6 +12,7 @@ simulate   simulate a dataset from a spec (YAML file or preset name) into a dire
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -126,17 +127,38 @@ def _cmd_run(args) -> int:
 
 def _cmd_report(args) -> int:
     from .report import build_report
-    from .results import read_results
+    from .results import merge_parts, read_results, write_results
 
+    folders = []
     try:
-        df = read_results(args.results)
+        parts = [read_results(r) for r in args.results]
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    res = Path(args.results)
-    cache_root = (res if res.is_dir() else res.parent) / "cache"
+    for r in args.results:
+        res = Path(r)
+        folders.append(res if res.is_dir() else res.parent)
+    if len(parts) > 1:
+        try:
+            df, notes = merge_parts(parts)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        for note in notes:
+            print(note)
+        # the merged table is what the report shows: keep it, and each part's provenance, beside it
+        part_prov = []
+        for folder in folders:
+            prov = folder / "provenance.json"
+            part_prov.append({"results": str(folder), "provenance": json.loads(prov.read_text()) if prov.exists()
+                              else None})
+        write_results(df, args.out, {"merged_parts": part_prov, "notes": notes})
+    else:
+        df = parts[0]
+    # figures read from a stage cache: the latest part's that still exists
+    caches = [f / "cache" for f in folders if (f / "cache").exists()]
     path = build_report(df, args.out, title=args.title or str(df.suite.iloc[0]) if len(df) else "results",
-                        cache_root=cache_root if cache_root.exists() else None)
+                        cache_root=caches[-1] if caches else None)
     print(f"wrote {path}")
     return 0
 
@@ -179,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="build the report (tables, figures, index.html) from results",
                          description="Build index.html, README.md, tables and figures from a results table.")
-    rep.add_argument("results", metavar="RESULTS", help="results.parquet / results.csv or the run folder")
+    rep.add_argument("results", metavar="RESULTS", nargs="+",
+                     help="results.parquet / results.csv or the run folder; several: the parts of one suite "
+                          "run in parts, merged (a later part wins) and written beside the report")
     rep.add_argument("--out", required=True, help="report folder")
     rep.add_argument("--title", help="report title (default: the suite name)")
     rep.set_defaults(func=_cmd_report)

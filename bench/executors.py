@@ -34,6 +34,9 @@ class SerialExecutor:
     def __init__(self, workers: int | None = None):
         self.workers = 1
 
+    def start(self, n_tasks: int) -> None:
+        pass
+
     def map(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
         for i, t in enumerate(tasks):
             yield i, fn(t)
@@ -43,29 +46,46 @@ class SerialExecutor:
 
 
 class LocalExecutor:
-    """A process pool sized to the machine, with torch threads split between workers."""
+    """A process pool sized to the machine, with torch threads split between workers.
+
+    ``start(n_tasks)`` spawns the workers ahead of ``map``, so that their imports overlap the
+    caller's own work (the runner simulates the datasets meanwhile); ``close`` shuts them down.
+    """
 
     kind = "local"
 
     def __init__(self, workers: int | None = None):
         self.workers = max(1, workers or cpu_count())
+        self._pool = None
 
-    def map(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
-        workers = min(self.workers, max(1, len(tasks)))
-        if workers == 1:
-            _init_worker(max(1, cpu_count()))
-            yield from SerialExecutor().map(fn, tasks)
+    def _n_workers(self, n_tasks: int) -> int:
+        return min(self.workers, max(1, n_tasks))
+
+    def start(self, n_tasks: int) -> None:
+        workers = self._n_workers(n_tasks)
+        if workers == 1 or self._pool is not None:
             return
         threads = max(1, cpu_count() // workers)
         # spawn: forking a process that already holds torch/numba thread pools can deadlock
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                 initializer=_init_worker, initargs=(threads,)) as pool:
-            futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                         initializer=_init_worker, initargs=(threads,))
+        for _ in range(workers):  # a spawn pool starts a worker per submitted task
+            self._pool.submit(os.getpid)
+
+    def map(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
+        if self._pool is None and self._n_workers(len(tasks)) == 1:
+            _init_worker(max(1, cpu_count()))
+            yield from SerialExecutor().map(fn, tasks)
+            return
+        self.start(len(tasks))
+        futures = {self._pool.submit(fn, t): i for i, t in enumerate(tasks)}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
 
     def close(self):
-        pass
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
 
 class RayExecutor:
@@ -91,6 +111,9 @@ class RayExecutor:
             else:
                 self.ray.init(num_cpus=self.workers, **kwargs)
             self._started = True
+
+    def start(self, n_tasks: int) -> None:
+        self._ensure()
 
     def map(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
         self._ensure()
@@ -126,3 +149,34 @@ def make_executor(kind: str = "local", workers: int | None = None, address: str 
 
 def run_all(executor, fn: Callable, tasks: Iterable) -> Iterator[tuple[int, object]]:
     return executor.map(fn, list(tasks))
+
+
+def _call(job):
+    fn, args = job
+    return fn(*args)
+
+
+def share_work(jobs: list, helpers: int | None = None) -> list:
+    """Run ``fn(*args)`` for each ``(fn, args)`` in ``jobs`` here and on spawned helper processes.
+
+    The helpers take jobs from the front of the list while this process takes them from the back
+    (a job still queued is cancelled before it is run here), so each job runs exactly once and this
+    process works while the helpers start. ``helpers`` defaults to one fewer than the cores; with
+    none, or a single job, everything runs here. Functions and arguments must be picklable.
+
+    Returns
+    -------
+    list
+        The results in the order of ``jobs``.
+    """
+    helpers = (cpu_count() - 1) if helpers is None else helpers
+    helpers = min(max(0, helpers), len(jobs) - 1)
+    if helpers <= 0:
+        return [_call(job) for job in jobs]
+    done = {}
+    with ProcessPoolExecutor(max_workers=helpers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_call, job) for job in jobs]
+        for i in reversed(range(len(jobs))):
+            if futures[i].cancel():
+                done[i] = _call(jobs[i])
+        return [done[i] if i in done else futures[i].result() for i in range(len(jobs))]

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .executors import share_work
+
 FAMILY_TITLES = {
     "prediction": "Prediction on held-out sequences",
     "motifs": "Motif recovery (discovered vs planted motifs)",
@@ -227,6 +229,16 @@ def syntax_curve_figure(df: pd.DataFrame, title: str, out: Path) -> list[Path]:
     return paths
 
 
+def _cached_figures(name: str, draw, df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
+    """Figures drawn from cached stage outputs are a bonus: a failure is logged and listed, and the
+    tables are still written."""
+    try:
+        return draw(df, cache_root, out, title)
+    except Exception as exc:
+        log.exception("report figure %s failed", name)
+        return {f"{name} (failed)": f"{type(exc).__name__}: {exc}"}
+
+
 def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=None) -> Path:
     """Write ``README.md``, ``index.html``, ``tables/*.csv`` and ``figures/*.{png,pdf}``; returns index.html."""
     out = Path(out_dir)
@@ -238,26 +250,27 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     statuses = status_table(df)
     statuses.to_csv(out / "tables" / "status.csv", index=False)
 
-    figures = {}
     families = sorted({_family(m) for m in df.metric.unique()})
-    for fam in families:
-        paths = family_figure(df, fam, f"{title}: {FAMILY_TITLES.get(fam, fam)}", out / "figures")
-        if paths:
-            figures[fam] = paths[0]
-    extra = {}
-    curves = syntax_curve_figure(df, title, out / "figures")
-    if curves:
-        extra["Syntax: spacing curves of planted pairs"] = curves[0]
+    # every figure is an independent job, spread over the cores (one per simulation for the
+    # figures read from the cache)
+    jobs = [(family_figure, (df, fam, f"{title}: {FAMILY_TITLES.get(fam, fam)}", out / "figures"))
+            for fam in families]
+    jobs.append((syntax_curve_figure, (df, title, out / "figures")))
     if cache_root is not None:
         from .report_figures import argminn_example_figures, motif_logo_figures
 
-        # figures drawn from cached stage outputs are a bonus; the tables must still be written
-        for name, draw in (("logos", motif_logo_figures), ("ARGMINN examples", argminn_example_figures)):
-            try:
-                extra.update(draw(df, Path(cache_root), out / "figures", title))
-            except Exception as exc:
-                log.exception("report figure %s failed", name)
-                extra[f"{name} (failed)"] = f"{type(exc).__name__}: {exc}"
+        jobs += [(_cached_figures, (f"{name}: {sim}", draw, df[df.simulation == sim], Path(cache_root),
+                                    out / "figures", title))
+                 for name, draw in (("logos", motif_logo_figures), ("ARGMINN examples", argminn_example_figures))
+                 for sim in sorted(df.simulation.unique())]
+    drawn = share_work(jobs)
+    figures = {fam: paths[0] for fam, paths in zip(families, drawn) if paths}
+    extra = {}
+    curves = drawn[len(families)]
+    if curves:
+        extra["Syntax: spacing curves of planted pairs"] = curves[0]
+    for more in drawn[len(families) + 1:]:
+        extra.update(more)
 
     from .paper import paper_comparison
 

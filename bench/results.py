@@ -97,3 +97,50 @@ def provenance(suite, counters: dict, wall_s: float) -> dict:
         "platform": platform.platform(), "cpu_count": __import__("os").cpu_count(),
         "cache": counters, "wall_s": round(wall_s, 2),
     }
+
+
+CELL = ["simulation", "model", "seed"]
+
+
+def _model_keys(df: pd.DataFrame) -> dict:
+    """(simulation, model, seed) → the trained model's cache key, read from the training-time rows."""
+    train = df[df.metric == "runtime_s/train"]
+    return {tuple(r[c] for c in CELL): json.loads(r["detail"] or "{}").get("model_key")
+            for _, r in train.iterrows()}
+
+
+def merge_parts(parts: list[pd.DataFrame]) -> tuple[pd.DataFrame, list[str]]:
+    """Merge the results of one suite run in parts (``run --models/--methods``, other sessions).
+
+    A later part wins: its rows replace an earlier part's rows for the same cell and method, and
+    where it trained a cell's model under a different cache key (other code or settings), every
+    earlier row of that cell goes, since it read another model.
+
+    Returns
+    -------
+    merged : pd.DataFrame
+        In the order of :func:`to_frame`.
+    notes : list of str
+        What was replaced or dropped, for the caller to show.
+    """
+    if not parts:
+        raise ValueError("merge_parts needs at least one results table")
+    suites = sorted({s for p in parts for s in p.suite.unique()})
+    if len(suites) > 1:
+        raise ValueError(f"results of different suites cannot be merged: {suites}")
+    merged, notes = parts[0], []
+    for i, part in enumerate(parts[1:], start=2):
+        new_keys = _model_keys(part)
+        old_keys = _model_keys(merged)
+        retrained = {c for c, k in new_keys.items() if c in old_keys and old_keys[c] != k}
+        cell_of = merged[CELL].apply(tuple, axis=1)
+        stale = cell_of.isin(retrained)
+        replaced = merged[CELL + ["method"]].apply(tuple, axis=1).isin(
+            set(part[CELL + ["method"]].apply(tuple, axis=1)))
+        if stale.any():
+            notes.append(f"part {i} retrained {len(retrained)} cells under another model key: "
+                         f"{int(stale.sum())} earlier rows dropped")
+        if (replaced & ~stale).any():
+            notes.append(f"part {i} replaced {int((replaced & ~stale).sum())} earlier rows of the same cells and methods")
+        merged = pd.concat([merged[~(stale | replaced)], part], ignore_index=True)
+    return to_frame(merged.to_dict("records")), notes

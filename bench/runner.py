@@ -239,24 +239,27 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
     log.info("suite %s (%s): %d simulations x %d models x %d seeds, %d methods", suite.name, suite.hash,
              len(suite.simulations), len(suite.models), len(suite.seeds), len(suite.methods))
 
-    # datasets first, in this process: cells of the same simulation and seed share them
-    ds_keys = {}
-    for sim in suite.simulations:
-        for seed in suite.seeds:
-            key, data_seed = dataset_key(sim, seed)
-            cache.get_or_compute("dataset", key, lambda tmp, sim=sim, s=data_seed: registry.simulate_and_save(
-                sim, s, tmp), meta={"simulation": sim.identity(), "label": sim.label, "seed": data_seed})
-            ds_keys[(sim.label, seed)] = key
-
-    interpret = suite.raw.interpret.model_dump()
-    tasks = [CellTask(suite.name, str(cache_root), sim, model, seed, suite.methods, suite.metrics, interpret,
-                      ds_keys[(sim.label, seed)]) for sim, model, seed in suite.cells()]
     if executor is None:
         ex = suite.raw.executor
         executor = make_executor(ex.kind, ex.workers, ex.address)
-    all_rows, counters, n_failed = [], _merge({}, cache.counters()), 0
-    bar = _progress(len(tasks), progress, f"{suite.name}: cells")
+    all_rows, counters, n_failed, bar = [], {}, 0, None
+    # the workers start (and import the stages) while this process simulates the datasets
+    executor.start(len(list(suite.cells())))
     try:
+        # datasets first, in this process: cells of the same simulation and seed share them
+        ds_keys = {}
+        for sim in suite.simulations:
+            for seed in suite.seeds:
+                key, data_seed = dataset_key(sim, seed)
+                cache.get_or_compute("dataset", key, lambda tmp, sim=sim, s=data_seed: registry.simulate_and_save(
+                    sim, s, tmp), meta={"simulation": sim.identity(), "label": sim.label, "seed": data_seed})
+                ds_keys[(sim.label, seed)] = key
+        counters = _merge({}, cache.counters())
+
+        interpret = suite.raw.interpret.model_dump()
+        tasks = [CellTask(suite.name, str(cache_root), sim, model, seed, suite.methods, suite.metrics, interpret,
+                          ds_keys[(sim.label, seed)]) for sim, model, seed in suite.cells()]
+        bar = _progress(len(tasks), progress, f"{suite.name}: cells")
         for _, result in executor.map(run_cell, tasks):
             all_rows.extend(result.rows)
             counters = _merge(counters, result.counters)

@@ -48,15 +48,47 @@ def overlap_masses(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, to
     return A, B, m.sum()
 
 
+class _TopFilterPenalty(torch.autograd.Function):
+    """``Σ_{f,j} acts[n,f,j] · G[n,f,j]`` with ``G = K ⋆ onehot(top)``, per example.
+
+    ``G[n, f, j]`` is what one unit of activation of filter f at j pays against the top filters
+    around it, so ``G`` is also the gradient w.r.t. the activations: the backward needs no
+    convolution for them, only the kernel's weight gradient (a correlation of the one-hot top map
+    with the activations).
+    """
+
+    @staticmethod
+    def forward(ctx, acts, kernel, top):
+        pad = (kernel.shape[2] - 1) // 2
+        onehot = torch.zeros_like(acts).scatter_(1, top[:, None, :], 1.0)
+        # conv1d with the kernel's roles swapped and flipped == conv_transpose1d, ~7x faster on CPU
+        penalty_map = F.conv1d(onehot, kernel.transpose(0, 1).flip(2), padding=pad)
+        ctx.save_for_backward(acts, onehot, penalty_map)
+        ctx.kernel_shape, ctx.pad = kernel.shape, pad
+        return (acts * penalty_map).sum(dim=(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        acts, onehot, penalty_map = ctx.saved_tensors
+        scale = grad_out[:, None, None]
+        grad_acts = penalty_map * scale if ctx.needs_input_grad[0] else None
+        grad_kernel = None
+        if ctx.needs_input_grad[1]:
+            grad_kernel = torch.nn.grad.conv1d_weight(acts, ctx.kernel_shape, onehot * scale, padding=ctx.pad)
+        return grad_acts, grad_kernel, None
+
+
 def overlap_loss(acts: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Filter-overlap loss, exact form of notes §3.2, vectorized.
 
     ``L(n) = 1/(L'·F·(2W-1)) Σ_i Σ_{f≠a(i)} Σ_δ [0≤i+δ<L'] r[i+δ,f] A_{a(i)}(δ) B_f(δ) / M`` with
     ``a(i) = argmax_f r[i,f]`` (filter 0 where nothing fires).
 
-    The sum over (f, δ) for every possible top filter g is one cross-correlation of the activations
-    with the kernel ``K[g, f, s] = A_g(δ) B_f(δ) · [f ≠ g]`` (zero padding gives the range indicator);
-    the loss then gathers, at each position, the row of its top filter. Cost: N·L'·F²·(2W-1) MACs.
+    With the kernel ``K[g, f, s] = A_g(δ) B_f(δ) · [f ≠ g]``, the sum over (f, δ) at a position whose
+    top filter is g is the cross-correlation ``(acts ⋆ K)[g, i]`` (zero padding gives the range
+    indicator). Summed over positions, that equals ``Σ acts · G`` with ``G`` the transposed
+    convolution of the one-hot top-filter map with K, which is computed once and is also the
+    activations' gradient. Cost: N·L'·F²·(2W-1) MACs forward, the same again for K's gradient.
 
     Parameters
     ----------
@@ -75,11 +107,10 @@ def overlap_loss(acts: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     A, B, M = overlap_masses(weight)
     off_diag = 1.0 - torch.eye(Fn, dtype=acts.dtype, device=acts.device)
     kernel = A[:, None, :] * B[None, :, :] * off_diag[:, :, None]  # (F_top, F_other, 2W-1)
-    per_top = F.conv1d(acts, kernel, padding=W - 1)  # (N, F_top, L'): penalty if g were the top filter
-    # argmax over a contiguous last axis is ~5x faster than over the strided filter axis on CPU;
-    # ties (incl. all-zero positions) → first index, as in the reference
-    top = acts.detach().transpose(1, 2).contiguous().argmax(dim=-1)  # (N, L')
-    total = per_top.gather(1, top[:, None, :]).squeeze(1).sum(dim=1)
+    # max(dim).indices returns the first maximal index, as the reference's argmax does for ties
+    # (incl. all-zero positions → filter 0), and is ~10x faster than argmax over the filter axis on CPU
+    top = acts.detach().max(dim=1).indices  # (N, L')
+    total = _TopFilterPenalty.apply(acts, kernel, top)
     return total / (Lp * Fn * (2 * W - 1)) / M
 
 

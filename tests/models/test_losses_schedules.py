@@ -31,6 +31,24 @@ def test_overlap_loss_float32_and_gradients():
     assert torch.isfinite(acts.grad).all() and torch.isfinite(weight.grad).all() and weight.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("n,f,w,lp,seed", [(2, 3, 4, 12, 0), (1, 5, 3, 15, 1)])
+def test_overlap_loss_gradients_match_bruteforce(n, f, w, lp, seed):
+    """The hand-written backward (activations and conv weights, incl. M) against autograd through the
+    literal loop; ties at all-zero positions are included (the top filter is piecewise constant)."""
+    g = torch.Generator().manual_seed(seed)
+    acts = torch.relu(torch.randn(n, f, lp, generator=g, dtype=torch.float64))
+    acts[:, :, : lp // 4] = 0
+    weight = torch.randn(f, 4, w, generator=g, dtype=torch.float64)
+    upstream = torch.rand(n, generator=g, dtype=torch.float64)  # a non-uniform weighting of examples
+    grads = []
+    for loss_fn in (overlap_loss, overlap_loss_bruteforce):
+        a, wt = acts.clone().requires_grad_(), weight.clone().requires_grad_()
+        (loss_fn(a, wt) * upstream).sum().backward()
+        grads.append((a.grad, wt.grad))
+    for fast, slow in zip(*grads):
+        np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=1e-9, atol=1e-12)
+
+
 def test_overlap_loss_zero_when_one_filter_fires():
     acts = torch.zeros(1, 3, 10)
     acts[0, 0, 4] = 2.0  # only the top filter fires: no other-filter mass anywhere
