@@ -257,11 +257,12 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
             for fam in families]
     jobs.append((syntax_curve_figure, (df, title, out / "figures")))
     if cache_root is not None:
-        from .report_figures import argminn_example_figures, motif_logo_figures
+        from .report_figures import argminn_example_figures, motif_logo_figures, training_curve_figures
 
         jobs += [(_cached_figures, (f"{name}: {sim}", draw, df[df.simulation == sim], Path(cache_root),
                                     out / "figures", title))
-                 for name, draw in (("logos", motif_logo_figures), ("ARGMINN examples", argminn_example_figures))
+                 for name, draw in (("logos", motif_logo_figures), ("ARGMINN examples", argminn_example_figures),
+                                    ("training curves", training_curve_figures))
                  for sim in sorted(df.simulation.unique())]
     drawn = share_work(jobs)
     figures = {fam: paths[0] for fam, paths in zip(families, drawn) if paths}

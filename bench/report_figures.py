@@ -213,3 +213,59 @@ def argminn_example_figures(df: pd.DataFrame, cache_root: Path, out: Path, title
         plt.close(fig)
         figures[f"ARGMINN read-out on examples: {sim}"] = path
     return figures
+
+
+def training_curve_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
+    """Validation auROC per epoch of every trained model, one figure per simulation.
+
+    One panel per model, one line per seed (the epoch kept by early stopping marked), the
+    epochs in which the overlap regularizer is on shaded: whether a model converged, and whether
+    it learned before the regularizers ramped up, is read here rather than assumed.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import models
+
+    histories = {}
+    for lab, keys in stage_keys(df, "runtime_s/train"):
+        model_file = cache_root / "model" / keys.get("model_key", "") / "model.pt"
+        if "model_key" in keys and model_file.exists():
+            _, info = models.load_model(model_file)
+            hist = pd.DataFrame(info.get("history") or [])
+            if "valid_auroc" in hist:
+                histories[(lab["simulation"], lab["model"], lab["seed"])] = (hist, info.get("test_metrics", {}))
+    figures = {}
+    for sim in sorted({k[0] for k in histories}):
+        model_names = sorted({k[1] for k in histories if k[0] == sim})
+        fig, axes = plt.subplots(1, len(model_names), figsize=(3.6 * len(model_names) + 0.4, 3.2), squeeze=False,
+                                 sharey=True)
+        for ax, name in zip(axes[0], model_names):
+            runs = sorted((k[2], v) for k, v in histories.items() if k[0] == sim and k[1] == name)
+            regularized = [h.epoch[h.get("weight_overlap", pd.Series(0.0, index=h.index)) > 0] for _, (h, _) in runs]
+            start = min((r.min() for r in regularized if len(r)), default=None)
+            if start is not None:
+                ax.axvspan(start - 0.5, max(h.epoch.max() for _, (h, _) in runs) + 0.5, color="0.92", lw=0,
+                           label="overlap loss on")
+            for seed, (hist, test) in runs:
+                line, = ax.plot(hist.epoch, hist.valid_auroc, lw=1.1,
+                                label=f"seed {seed} (test {test.get('auroc', float('nan')):.2f})")
+                best = hist[hist.get("best", pd.Series(False, index=hist.index)).astype(bool)]
+                if len(best):
+                    last = best.iloc[-1]
+                    ax.plot([last.epoch], [last.valid_auroc], "o", ms=4, color=line.get_color())
+            ax.set_title(name, fontsize=9)
+            ax.set_xlabel("epoch", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.legend(fontsize=6, loc="lower right")
+        axes[0, 0].set_ylabel("validation auROC", fontsize=8)
+        fig.suptitle(f"{title} / {sim}: training curves (dot: the epoch kept)", fontsize=9)
+        fig.tight_layout(rect=(0, 0, 1, 0.93))
+        path = out / f"training_{sim}.png"
+        fig.savefig(path, dpi=100)
+        fig.savefig(path.with_suffix(".pdf"))
+        plt.close(fig)
+        figures[f"Training curves: {sim}"] = path
+    return figures

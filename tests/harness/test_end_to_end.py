@@ -57,6 +57,7 @@ def test_tiny_suite_runs_and_resumes_from_cache(tmp_path):
     assert (tmp_path / "run" / "report" / "index.html").exists()
     # figures drawn from this run's cached stage outputs, found through the keys in the results
     assert (tmp_path / "run" / "report" / "figures" / "logos_spi1_single.png").exists()
+    assert (tmp_path / "run" / "report" / "figures" / "training_spi1_single.png").exists()
     assert "(failed)" not in (tmp_path / "run" / "report" / "README.md").read_text()
     prov = json.loads((tmp_path / "run" / "provenance.json").read_text())
     assert prov["packages"]["torch"] and prov["suite_hash"] == suite.hash
