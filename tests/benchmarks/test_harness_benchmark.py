@@ -4,7 +4,7 @@ Every stage is replaced by an instant stand-in (200 simulated sequences, an untr
 method that returns the planted motifs and the one-hot sequence as attributions), so what is left
 is the harness: validation, seeds, the stage caches and their atomic writes, scheduling, scoring
 glue, the results table with provenance, and the report with its figures. Issue 6's target: under
-5% of a quick-suite run (88-93 s measured on 2 cores). Run with ``pytest
+5% of a quick-suite run (52.6 s measured on 2 cores). Run with ``pytest
 tests/benchmarks/test_harness_benchmark.py --benchmark-enable``; the slow test runs the real
 quick suite and checks the ratio on this machine.
 """
@@ -63,12 +63,12 @@ def test_harness_overhead_trivial_stages(benchmark, trivial_stages, tmp_path_fac
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 6 target not met since ARGMINN trains 2x faster: bookkeeping "
-                   "3.8 s is 6.0% of a 63 s quick suite (measured 2026-11-25); kept visible, not hidden")
+@pytest.mark.xfail(strict=False, reason="issue 6 target not met: bookkeeping 3.3 s (6.2%) plus the report 3.9 s "
+                   "(7.5%) of a 52.6 s quick suite (measured 2026-11-25, after the report's figures were spread over "
+                   "the cores); kept visible, not hidden")
 def test_harness_overhead_is_a_small_fraction_of_the_quick_suite(trivial_stages, tmp_path_factory, monkeypatch):
-    """Bookkeeping (validation, seeds, caches, scheduling, results, the worker pool) must stay under 5%
-    of a quick-suite run. The report's figures are timed beside it and printed: measured here they
-    cost ~8% on their own (logomaker glyphs, PNG + PDF), which puts the total over issue 6's 5%."""
+    """Bookkeeping (validation, seeds, caches, scheduling, results, the worker pool) and the report
+    together must stay under 5% of a quick-suite run (issue 6). Each is printed on its own."""
     from bench.report import build_report
 
     t0 = time.perf_counter()
@@ -86,4 +86,4 @@ def test_harness_overhead_is_a_small_fraction_of_the_quick_suite(trivial_stages,
     quick = time.perf_counter() - t0
     print(f"\nharness bookkeeping {bookkeeping:.2f} s ({bookkeeping / quick:.1%}), report {report:.2f} s "
           f"({report / quick:.1%}), quick suite {quick:.1f} s")
-    assert bookkeeping / quick < TARGET_FRACTION, (bookkeeping, quick)
+    assert (bookkeeping + report) / quick < TARGET_FRACTION, (bookkeeping, report, quick)
