@@ -250,7 +250,8 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     statuses = status_table(df)
     statuses.to_csv(out / "tables" / "status.csv", index=False)
 
-    families = sorted({_family(m) for m in df.metric.unique()})
+    # "(method)" rows only carry a skipped or failed status: they go to the status table, not a section
+    families = sorted({_family(m) for m in df.metric.unique() if not str(m).startswith("(")})
     # every figure is an independent job, spread over the cores (one per simulation for the
     # figures read from the cache)
     jobs = [(family_figure, (df, fam, f"{title}: {FAMILY_TITLES.get(fam, fam)}", out / "figures"))

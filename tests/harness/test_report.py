@@ -77,5 +77,6 @@ def test_build_report_writes_every_section(results, tmp_path):
                     "Syntax: spacing curves"):
         assert section in md, section
     assert "needs an ARGMINN model" in md and index.exists()
+    assert "## (method)" not in md  # a status-only row is listed under skipped, not as a section
     assert (tmp_path / "tables" / "against_paper.csv").exists()
     assert (tmp_path / "figures" / "prediction.png").exists()
