@@ -147,11 +147,12 @@ def _cmd_report(args) -> int:
         for note in notes:
             print(note)
         # the merged table is what the report shows: keep it, and each part's provenance, beside it
+        # each part by its order and its own provenance (commit, selection, suite hash); folders are
+        # machine paths and stay out of a file that gets committed
         part_prov = []
-        for folder in folders:
+        for i, folder in enumerate(folders, start=1):
             prov = folder / "provenance.json"
-            part_prov.append({"results": str(folder), "provenance": json.loads(prov.read_text()) if prov.exists()
-                              else None})
+            part_prov.append({"part": i, "provenance": json.loads(prov.read_text()) if prov.exists() else None})
         write_results(df, args.out, {"merged_parts": part_prov, "notes": notes})
     else:
         df = parts[0]

@@ -90,12 +90,19 @@ def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str
         # fixed margins: tight_layout over dozens of logo axes costs more than drawing them
         fig.subplots_adjust(left=0.16, right=0.99, bottom=0.03, top=1 - 0.45 / fig.get_figheight(),
                             wspace=0.25, hspace=0.9)
-        path = out / f"logos_{sim}.png"
-        fig.savefig(path, dpi=100)
-        fig.savefig(path.with_suffix(".pdf"))
-        plt.close(fig)
+        path = _save(fig, out / f"logos_{sim}.png")
         figures[f"Motif logos: {sim}"] = path
     return figures
+
+
+def _save(fig, path: Path) -> Path:
+    """Write ``fig`` as PNG (100 dpi) and PDF beside it, close it, and return the PNG's path."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=100)
+    fig.savefig(path.with_suffix(".pdf"))
+    plt.close(fig)
+    return path
 
 
 def stage_keys(df: pd.DataFrame, metric: str) -> list:
@@ -207,10 +214,7 @@ def argminn_example_figures(df: pd.DataFrame, cache_root: Path, out: Path, title
         fig.suptitle(f"{title} / {sim}: ARGMINN attention and instance calls vs planted motifs (shaded)",
                      fontsize=10)
         fig.tight_layout(rect=(0, 0, 1, 0.97))
-        path = out / f"argminn_examples_{sim}.png"
-        fig.savefig(path, dpi=100)
-        fig.savefig(path.with_suffix(".pdf"))
-        plt.close(fig)
+        path = _save(fig, out / f"argminn_examples_{sim}.png")
         figures[f"ARGMINN read-out on examples: {sim}"] = path
     return figures
 
@@ -263,9 +267,6 @@ def training_curve_figures(df: pd.DataFrame, cache_root: Path, out: Path, title:
         axes[0, 0].set_ylabel("validation auROC", fontsize=8)
         fig.suptitle(f"{title} / {sim}: training curves (dot: the epoch kept)", fontsize=9)
         fig.tight_layout(rect=(0, 0, 1, 0.93))
-        path = out / f"training_{sim}.png"
-        fig.savefig(path, dpi=100)
-        fig.savefig(path.with_suffix(".pdf"))
-        plt.close(fig)
+        path = _save(fig, out / f"training_{sim}.png")
         figures[f"Training curves: {sim}"] = path
     return figures

@@ -61,6 +61,7 @@ def test_report_cli_merges_parts_and_keeps_their_provenance(tmp_path):
     assert set(merged.model) == {"argminn", "cnn"} and (out / "index.html").exists()
     prov = json.loads((out / "provenance.json").read_text())
     assert [p["provenance"]["part"] for p in prov["merged_parts"]] == ["p1", "p2"]
+    assert str(tmp_path) not in (out / "provenance.json").read_text()  # no machine paths in a committed file
     assert len(pd.read_csv(out / "results.csv")) == len(merged)
 
 
