@@ -129,15 +129,12 @@ def _cmd_report(args) -> int:
     from .report import build_report
     from .results import merge_parts, read_results, write_results
 
-    folders = []
     try:
         parts = [read_results(r) for r in args.results]
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for r in args.results:
-        res = Path(r)
-        folders.append(res if res.is_dir() else res.parent)
+    folders = [Path(r) if Path(r).is_dir() else Path(r).parent for r in args.results]
     if len(parts) > 1:
         try:
             df, notes = merge_parts(parts)
@@ -146,9 +143,8 @@ def _cmd_report(args) -> int:
             return 2
         for note in notes:
             print(note)
-        # the merged table is what the report shows: keep it, and each part's provenance, beside it
-        # each part by its order and its own provenance (commit, selection, suite hash); folders are
-        # machine paths and stay out of a file that gets committed
+        # the merged table is what the report shows: keep it beside the report, with each part's own
+        # provenance by order (folders are machine paths and stay out of a file that gets committed)
         part_prov = []
         for i, folder in enumerate(folders, start=1):
             prov = folder / "provenance.json"
