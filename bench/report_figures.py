@@ -219,6 +219,63 @@ def argminn_example_figures(df: pd.DataFrame, cache_root: Path, out: Path, title
     return figures
 
 
+def training_histories(df: pd.DataFrame, cache_root: Path) -> dict:
+    """``(simulation, model, seed) → (history, test metrics)`` of every trained model still in the cache.
+
+    The history has one row per epoch (``epoch``, ``valid_auroc``, ``best`` marks the epoch kept, the
+    loss weights); models whose cache entry is gone, or that kept no validation curve, are left out.
+    """
+    import models
+
+    histories = {}
+    for lab, keys in stage_keys(df, "runtime_s/train"):
+        model_file = cache_root / "model" / keys.get("model_key", "") / "model.pt"
+        if "model_key" in keys and model_file.exists():
+            _, info = models.load_model(model_file)
+            hist = pd.DataFrame(info.get("history") or [])
+            if "valid_auroc" in hist:
+                histories[(lab["simulation"], lab["model"], lab["seed"])] = (hist, info.get("test_metrics", {}))
+    return histories
+
+
+def seed_selection_table(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
+    """Per simulation and model, the test auROC of the seed a practitioner would keep.
+
+    Among the seeds, the one whose kept epoch has the best validation auROC is selected (the test
+    split plays no part), and its test auROC is set beside the mean over seeds and the paper's number
+    (one run per grammar). Returns columns ``simulation, model, n_seeds, mean_test_auroc,
+    selected_seed, selected_valid_auroc, selected_test_auroc, paper, difference, verdict``; empty
+    when no training history is cached.
+    """
+    from .paper import AUROC_TOLERANCE, PAPER
+
+    ok = df[(df.status == "ok") & (df.metric == "prediction/auroc")]
+    test = ok.groupby(["simulation", "model", "seed"])["value"].mean()
+    rows = []
+    for (sim, model, seed), (hist, _) in training_histories(df, cache_root).items():
+        kept = hist[hist["best"].astype(bool)] if "best" in hist else hist.iloc[0:0]
+        valid = float((kept if len(kept) else hist).iloc[-1]["valid_auroc"])
+        if (sim, model, seed) in test.index:
+            rows.append({"simulation": sim, "model": model, "seed": seed, "valid": valid,
+                         "test": float(test[(sim, model, seed)])})
+    columns = ["simulation", "model", "n_seeds", "mean_test_auroc", "selected_seed", "selected_valid_auroc",
+               "selected_test_auroc", "paper", "difference", "verdict"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    out = []
+    for (sim, model), g in pd.DataFrame(rows).groupby(["simulation", "model"], sort=True):
+        best = g.loc[g["valid"].idxmax()]
+        paper = PAPER.get((sim, "prediction/auroc", model, "(model)"), float("nan"))
+        diff = float(best["test"]) - paper
+        verdict = "" if np.isnan(diff) else ("within 0.02" if abs(diff) <= AUROC_TOLERANCE
+                                             else ("higher" if diff > 0 else "lower"))
+        out.append({"simulation": sim, "model": model, "n_seeds": len(g), "mean_test_auroc": round(g["test"].mean(), 3),
+                    "selected_seed": int(best["seed"]), "selected_valid_auroc": round(float(best["valid"]), 3),
+                    "selected_test_auroc": round(float(best["test"]), 3), "paper": paper,
+                    "difference": round(diff, 3), "verdict": verdict})
+    return pd.DataFrame(out, columns=columns)
+
+
 def training_curve_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
     """Validation auROC per epoch of every trained model, one figure per simulation.
 
@@ -231,16 +288,7 @@ def training_curve_figures(df: pd.DataFrame, cache_root: Path, out: Path, title:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    import models
-
-    histories = {}
-    for lab, keys in stage_keys(df, "runtime_s/train"):
-        model_file = cache_root / "model" / keys.get("model_key", "") / "model.pt"
-        if "model_key" in keys and model_file.exists():
-            _, info = models.load_model(model_file)
-            hist = pd.DataFrame(info.get("history") or [])
-            if "valid_auroc" in hist:
-                histories[(lab["simulation"], lab["model"], lab["seed"])] = (hist, info.get("test_metrics", {}))
+    histories = training_histories(df, cache_root)
     figures = {}
     for sim in sorted({k[0] for k in histories}):
         model_names = sorted({k[1] for k in histories if k[0] == sim})

@@ -80,3 +80,33 @@ def test_build_report_writes_every_section(results, tmp_path):
     assert "## (method)" not in md  # a status-only row is listed under skipped, not as a section
     assert (tmp_path / "tables" / "against_paper.csv").exists()
     assert (tmp_path / "figures" / "prediction.png").exists()
+
+
+def test_seed_selection_keeps_the_best_validation_seed_not_the_best_test_seed(tmp_path):
+    """Seed 1 has the better validation auROC at its kept epoch, seed 0 the better test auROC and the
+    better validation auROC at an epoch that was not kept: seed 1 is selected."""
+    import models
+    from bench.report_figures import seed_selection_table
+
+    def history(valid, kept):
+        return [{"epoch": e, "valid_auroc": v, "best": e == kept} for e, v in enumerate(valid)]
+
+    rows = []
+    for seed, valid, kept, test in ((0, [0.6, 0.99, 0.8], 2, 0.97), (1, [0.7, 0.9, 0.85], 1, 0.93)):
+        key = f"m{seed}"
+        models.save_model(tmp_path / "model" / key / "model.pt", models.build_model("cnn", {}, 100),
+                          {"name": "cnn", "params": {}, "input_length": 100},
+                          {"history": history(valid, kept), "test_metrics": {"auroc": test}})
+        detail = json.dumps({"model_key": key, "dataset_key": "d"})
+        rows += [_row("rest_both", "cnn", seed, "(model)", "prediction/auroc", test),
+                 _row("rest_both", "cnn", seed, "(model)", "runtime_s/train", 1.0, detail=detail)]
+    rows.append(_row("rest_both", "cnn", 2, "(model)", "runtime_s/train", 1.0,  # not cached: left out
+                     detail=json.dumps({"model_key": "gone", "dataset_key": "d"})))
+    table = seed_selection_table(pd.DataFrame(rows), tmp_path)
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert (row.n_seeds, row.selected_seed, row.selected_valid_auroc, row.selected_test_auroc) == (2, 1, 0.9, 0.93)
+    assert row.mean_test_auroc == pytest.approx(0.95)
+    assert row.paper == PAPER[("rest_both", "prediction/auroc", "cnn", "(model)")]
+    assert row.difference == pytest.approx(0.93 - row.paper, abs=1e-3) and row.verdict == "higher"
+    assert seed_selection_table(pd.DataFrame(rows), tmp_path / "elsewhere").empty
