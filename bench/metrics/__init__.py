@@ -11,14 +11,14 @@ its public functions, so the harness can list what a family computes.
 from .attributions import attribution_scores, informative_mask, planted_mask, seed_stability, sign_agreement
 from .instances import instance_scores, overlap_pairs, sequence_counts, topk_curve
 from .motifs import motif_assignment, motif_recovery, recovery_curve, similarity_matrix
-from .prediction import paper_auprc, prediction_scores
+from .prediction import paper_auprc, planted_content_oracle, prediction_scores
 from .similarity import (aligned_pearson, aligned_similarity, benjamini_hochberg, passes_quality, quality_stats,
                          tomtom_pvalues, tomtom_qvalues, trim_by_ic)
 from .syntax import (curve_agreement, interaction, pair_spacings, spacing_curve, spacing_grid,
                      spacing_histogram_distance)
 
 FAMILIES = {
-    "prediction": (prediction_scores, paper_auprc),
+    "prediction": (prediction_scores, paper_auprc, planted_content_oracle),
     "motifs": (motif_recovery, recovery_curve, motif_assignment, similarity_matrix, aligned_similarity,
                aligned_pearson, tomtom_pvalues, tomtom_qvalues, trim_by_ic, passes_quality),
     "instances": (instance_scores, topk_curve, sequence_counts, overlap_pairs),

@@ -121,3 +121,54 @@ def prediction_scores(y_true, logits, kind: str = "auto") -> dict[str, float]:
         vals = np.array([d[key] for d in per_task])
         out[key] = float(np.nanmean(vals)) if np.any(np.isfinite(vals)) else np.nan
     return out
+
+
+def planted_content_oracle(instances, y, fit_index, test_index) -> float:
+    """auROC of a reader that sees exactly what was planted, and nothing of the sequence else.
+
+    Each sequence is reduced to its functional planted content: the motifs and strands in positional
+    order and the distances between consecutive starts (empty for a background sequence). The
+    oracle scores a test sequence by the fraction of positives among the ``fit_index`` sequences with
+    the same content (the overall fraction for content never seen there). Its auROC is the ceiling
+    set by the grammar alone: where two classes plant the same content (a lone motif in positives
+    and in negatives), no model can separate them. It ignores how recognizable each sampled site
+    is, so a model can fall below it for that reason too.
+
+    Parameters
+    ----------
+    instances : DataFrame
+        The dataset's planted instances (``seq, start, strand, motif, functional``).
+    y : (N,) in {0, 1}
+        Labels of every sequence.
+    fit_index, test_index : array of int
+        Sequences the content rates are counted on, and sequences scored.
+
+    Returns
+    -------
+    float
+        NaN when the test labels hold one class only.
+    """
+    y = np.asarray(y).astype(int).reshape(-1)
+    fit_index, test_index = np.asarray(fit_index), np.asarray(test_index)
+    missing = {"seq", "start", "strand", "motif", "functional"} - set(instances.columns)
+    if missing:
+        raise ValueError(f"instances needs columns {sorted(missing)}")
+    if len(test_index) == 0 or len(fit_index) == 0:
+        raise ValueError("fit_index and test_index must name at least one sequence each")
+    content = [()] * len(y)
+    planted = instances[instances["functional"]].sort_values(["seq", "start"])
+    for seq, g in planted.groupby("seq"):
+        starts = g["start"].to_numpy()
+        content[int(seq)] = (tuple(zip(g["motif"], g["strand"])), tuple(np.diff(starts).tolist()))
+    rates, counts = {}, {}
+    for i in fit_index:
+        c = content[i]
+        rates[c] = rates.get(c, 0) + y[i]
+        counts[c] = counts.get(c, 0) + 1
+    overall = float(y[fit_index].mean())
+    scores = np.array([rates[content[i]] / counts[content[i]] if content[i] in counts else overall
+                       for i in test_index])
+    y_test = y[test_index]
+    if y_test.min() == y_test.max():
+        return float("nan")
+    return float(auroc_rows(scores[None, :], y_test[None, :].astype(bool))[0])

@@ -84,3 +84,33 @@ def test_paper_auprc_edge_cases():
     assert np.isnan(r["paper_auprc"]) and np.isnan(r["recall"]) and r["precision"] == 0.0
     r = prediction_scores(np.array([0, 1, 0]), np.zeros(3))  # all-equal scores: one threshold
     assert r["paper_auprc"] == pytest.approx((1 + 1 / 3) / 2) and r["precision"] == 0.0
+
+
+def test_planted_content_oracle_ties_identical_content_across_classes():
+    """Positives: 3 pairs (E2F6 then MAX, gap 5) and 1 lone E2F6; negatives: 3 lone E2F6 and 1 background.
+
+    The pairs outrank every negative (3 x 4 wins); the lone positive ties the 3 lone negatives
+    (rate 1/4 each) and beats the background (1 win + 3 halves): auROC = (12 + 1 + 1.5) / 16."""
+    import pandas as pd
+
+    from bench.metrics.prediction import planted_content_oracle
+
+    rows = []
+    for s in range(3):
+        rows += [(s, 10, "+", "E2F6", True), (s, 15, "+", "MAX", True)]
+    for s in (3, 4, 5, 6):
+        rows.append((s, 20, "+", "E2F6", True))
+    rows.append((7, 30, "+", "MAX", False))  # a decoy does not count as planted content
+    inst = pd.DataFrame(rows, columns=["seq", "start", "strand", "motif", "functional"])
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    idx = np.arange(8)
+    assert planted_content_oracle(inst, y, idx, idx) == pytest.approx(14.5 / 16)
+    # the gap is part of the content: a negative with the pair at another spacing (15) gets its own
+    # rate (0) instead of sharing the positives' pairs; lone E2F6 is now 1 positive in 3
+    inst = pd.concat([inst[inst.seq != 4], pd.DataFrame([(4, 10, "+", "E2F6", True), (4, 25, "+", "MAX", True)],
+                                                        columns=inst.columns)])
+    assert planted_content_oracle(inst, y, idx, idx) == pytest.approx(15 / 16)
+    # content never seen when fitting gets the overall rate
+    assert planted_content_oracle(inst, y, idx[idx != 4], idx) == pytest.approx(14 / 16)
+    with pytest.raises(ValueError, match="instances needs columns"):
+        planted_content_oracle(inst.drop(columns="strand"), y, idx, idx)
