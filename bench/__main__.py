@@ -227,7 +227,13 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        # every finished stage is already in the cache (written atomically): say how to go on
+        print(f"\ninterrupted: finished stages are kept; run `python -m bench {args.command} ...` again with the "
+              "same arguments to resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -70,3 +70,19 @@ def test_report_cli_rejects_mixed_suites(tmp_path, capsys):
     write_results(to_frame(_cell("a", "cnn", 0, "k", [], 0.9, suite="x")), tmp_path / "p2", {})
     assert main(["report", str(tmp_path / "p1"), str(tmp_path / "p2"), "--out", str(tmp_path / "r")]) == 2
     assert "different suites" in capsys.readouterr().err
+
+
+def test_cli_interrupt_is_a_message_and_exit_130_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import bench.__main__ as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    for action in parser._subparsers._group_actions[0].choices.values():
+        if action.get_default("func") is not None and action.get_default("func").__name__ == "_cmd_report":
+            action.set_defaults(func=interrupted)
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "out")]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "python -m bench report" in err and "Traceback" not in err
