@@ -36,6 +36,13 @@ _add("motifs/n_passing_paper_rule", "cnn", "modisco", (14, 14, 17, 22, 23, 11))
 AUROC_TOLERANCE = 0.02
 
 
+def auroc_verdict(difference: float) -> str:
+    """Plain words for ours minus the paper's auROC: within the tolerance, higher or lower."""
+    if abs(difference) <= AUROC_TOLERANCE:
+        return "within 0.02"
+    return "higher" if difference > 0 else "lower"
+
+
 def paper_comparison(df: pd.DataFrame) -> pd.DataFrame:
     """Our mean ± sd over seeds beside the paper's value, for every anchored (simulation, metric, route).
 
@@ -53,7 +60,7 @@ def paper_comparison(df: pd.DataFrame) -> pd.DataFrame:
         mean, sd = float(per_seed.mean()), float(per_seed.std()) if len(per_seed) > 1 else float("nan")
         diff = mean - paper
         if metric == "prediction/auroc":
-            verdict = "within 0.02" if abs(diff) <= AUROC_TOLERANCE else ("higher" if diff > 0 else "lower")
+            verdict = auroc_verdict(diff)
         else:
             verdict = "same" if abs(diff) < 1e-9 else ("higher" if diff > 0 else "lower")
         rows.append({"simulation": sim, "metric": metric, "route": f"{model} · {method}", "ours": round(mean, 3),

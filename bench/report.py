@@ -308,28 +308,15 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
               f"Seeds: {', '.join(map(str, sorted(df.seed.unique())))}. Each value is the mean over seeds "
               "± the standard deviation; every number comes from the run's `results.parquet` (copied into committed reports).")
     md.append("")
-    if not against.empty:
-        md.append("## Against the paper")
-        md.append("")
-        md.append(PAPER_NOTE)
-        md.append("")
-        md.append(against.to_markdown(index=False) if _has_tabulate() else against.to_string(index=False))
-        md.append("")
-    if not selection.empty:
-        md.append("## The seed selected on validation")
-        md.append("")
-        md.append(SELECTION_NOTE)
-        md.append("")
-        md.append(selection.to_markdown(index=False) if _has_tabulate() else selection.to_string(index=False))
-        md.append("")
-    unlearned = unlearned_models(df)
-    if not unlearned.empty:
-        md.append(f"## Models that did not learn (test auROC < {UNLEARNED_AUROC})")
-        md.append("")
-        md.append(UNLEARNED_NOTE)
-        md.append("")
-        md.append(unlearned.to_markdown(index=False) if _has_tabulate() else unlearned.to_string(index=False))
-        md.append("")
+    # the sections of one table each, with a note saying how to read it
+    noted = [(title, note, table) for title, note, table in (
+        ("Against the paper", PAPER_NOTE, against),
+        ("The seed selected on validation", SELECTION_NOTE, selection),
+        (f"Models that did not learn (test auROC < {UNLEARNED_AUROC})", UNLEARNED_NOTE, unlearned_models(df)))
+        if not table.empty]
+    for title_, note, table in noted:
+        md += [f"## {title_}", "", note, "",
+               table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False), ""]
     for fam in families:
         md.append(f"## {FAMILY_TITLES.get(fam, fam)}")
         md.append("")
@@ -351,8 +338,7 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     md.append("(none)" if statuses.empty else (statuses.to_markdown(index=False) if _has_tabulate()
                                                 else statuses.to_string(index=False)))
     (out / "README.md").write_text("\n".join(md) + "\n")
-    (out / "index.html").write_text(_html(title, families, tables, figures, extra, statuses, against, unlearned,
-                                              selection))
+    (out / "index.html").write_text(_html(title, families, tables, figures, extra, statuses, noted))
     return out / "index.html"
 
 
@@ -365,24 +351,14 @@ def _has_tabulate() -> bool:
         return False
 
 
-def _html(title, families, tables, figures, extra, statuses, against, unlearned, selection) -> str:
+def _html(title, families, tables, figures, extra, statuses, noted) -> str:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              "<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
              "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}"
              "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}</style></head><body>",
              f"<h1>{html.escape(title)}: ARGMINN-Bench report</h1>"]
-    if not against.empty:
-        parts.append("<h2>Against the paper</h2>")
-        parts.append(f"<p>{html.escape(PAPER_NOTE)}</p>")
-        parts.append(against.to_html(index=False, escape=True))
-    if not selection.empty:
-        parts.append("<h2>The seed selected on validation</h2>")
-        parts.append(f"<p>{html.escape(SELECTION_NOTE)}</p>")
-        parts.append(selection.to_html(index=False, escape=True))
-    if not unlearned.empty:
-        parts.append(f"<h2>Models that did not learn (test auROC &lt; {UNLEARNED_AUROC})</h2>")
-        parts.append(f"<p>{html.escape(UNLEARNED_NOTE)}</p>")
-        parts.append(unlearned.to_html(index=False, escape=True))
+    for title_, note, table in noted:
+        parts += [f"<h2>{html.escape(title_)}</h2>", f"<p>{html.escape(note)}</p>", table.to_html(index=False, escape=True)]
     for fam in families:
         parts.append(f"<h2>{html.escape(FAMILY_TITLES.get(fam, fam))}</h2>")
         if fam in figures:

@@ -247,7 +247,7 @@ def seed_selection_table(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
     selected_seed, selected_valid_auroc, selected_test_auroc, paper, difference, verdict``; empty
     when no training history is cached.
     """
-    from .paper import AUROC_TOLERANCE, PAPER
+    from .paper import PAPER, auroc_verdict
 
     ok = df[(df.status == "ok") & (df.metric == "prediction/auroc")]
     test = ok.groupby(["simulation", "model", "seed"])["value"].mean()
@@ -267,8 +267,7 @@ def seed_selection_table(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
         best = g.loc[g["valid"].idxmax()]
         paper = PAPER.get((sim, "prediction/auroc", model, "(model)"), float("nan"))
         diff = float(best["test"]) - paper
-        verdict = "" if np.isnan(diff) else ("within 0.02" if abs(diff) <= AUROC_TOLERANCE
-                                             else ("higher" if diff > 0 else "lower"))
+        verdict = "" if np.isnan(diff) else auroc_verdict(diff)
         out.append({"simulation": sim, "model": model, "n_seeds": len(g), "mean_test_auroc": round(g["test"].mean(), 3),
                     "selected_seed": int(best["seed"]), "selected_valid_auroc": round(float(best["valid"]), 3),
                     "selected_test_auroc": round(float(best["test"]), 3), "paper": paper,

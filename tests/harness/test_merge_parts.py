@@ -73,16 +73,13 @@ def test_report_cli_rejects_mixed_suites(tmp_path, capsys):
 
 
 def test_cli_interrupt_is_a_message_and_exit_130_not_a_traceback(tmp_path, monkeypatch, capsys):
-    import bench.__main__ as cli
+    import bench.report
 
-    def interrupted(args):
+    def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    parser = cli.build_parser()
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
-    for action in parser._subparsers._group_actions[0].choices.values():
-        if action.get_default("func") is not None and action.get_default("func").__name__ == "_cmd_report":
-            action.set_defaults(func=interrupted)
-    assert main(["report", str(tmp_path), "--out", str(tmp_path / "out")]) == 130
+    write_results(to_frame(_cell("a", "argminn", 0, "k1", ["deeplift_shap"], 0.9)), tmp_path / "p1", {})
+    monkeypatch.setattr(bench.report, "build_report", interrupted)
+    assert main(["report", str(tmp_path / "p1"), "--out", str(tmp_path / "out")]) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "python -m bench report" in err and "Traceback" not in err
