@@ -58,6 +58,16 @@ SELECTION_NOTE = ("The paper reports one trained model per grammar. Given severa
                   "minus paper).")
 
 
+CEILING_NOTE = ("The best test auROC any model can reach on these simulations. The likelihood-ratio reader knows "
+                "the generative model (grammar, PFMs, background) and reads the sequence, so a PFM-sampled site that "
+                "looks like background costs it what it costs a model; it ignores background-match rejection and "
+                "the non-overlap of scattered motifs, so it is a lower bound of the exact ceiling (rejection only "
+                "removes background windows that it already scores as likely sites). The "
+                "planted-content reader sees only what was planted (motifs, strands, spacings), so it counts what "
+                "the grammar itself leaves ambiguous. Model columns are mean test auROC over seeds. A paper number "
+                "above the likelihood-ratio ceiling points to a simulation easier than ours (stronger sites).")
+
+
 def route(df: pd.DataFrame) -> pd.Series:
     """A route is a model read by a method: ``model · method``."""
     return df["model"].astype(str) + " · " + df["method"].astype(str)
@@ -244,14 +254,13 @@ def _cached_figures(name: str, draw, df: pd.DataFrame, cache_root: Path, out: Pa
         return {f"{name} (failed)": f"{type(exc).__name__}: {exc}"}
 
 
-def _seed_selection(df: pd.DataFrame, cache_root: Path):
-    """The seed-selection table, or None when the cache cannot give it (logged; the report goes on)."""
-    from .report_figures import seed_selection_table
-
+def _cached_table(name: str, make, df: pd.DataFrame, cache_root: Path):
+    """A table read from cached stage outputs, or None when the cache cannot give it (logged; the
+    report goes on)."""
     try:
-        return seed_selection_table(df, cache_root)
+        return make(df, cache_root)
     except Exception:
-        log.exception("report table 'seed selected on validation' failed")
+        log.exception("report table %r failed", name)
         return None
 
 
@@ -274,9 +283,11 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
             for fam in families]
     jobs.append((syntax_curve_figure, (df, title, out / "figures")))
     if cache_root is not None:
-        from .report_figures import argminn_example_figures, motif_logo_figures, training_curve_figures
+        from .report_figures import (argminn_example_figures, motif_logo_figures, seed_selection_table,
+                                     simulation_ceilings, training_curve_figures)
 
-        jobs.append((_seed_selection, (df, Path(cache_root))))
+        jobs.append((_cached_table, ("seed selected on validation", seed_selection_table, df, Path(cache_root))))
+        jobs.append((_cached_table, ("ceiling set by the simulation", simulation_ceilings, df, Path(cache_root))))
         jobs += [(_cached_figures, (f"{name}: {sim}", draw, df[df.simulation == sim], Path(cache_root),
                                     out / "figures", title))
                  for name, draw in (("logos", motif_logo_figures), ("ARGMINN examples", argminn_example_figures),
@@ -288,13 +299,14 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     curves = drawn[len(families)]
     if curves:
         extra["Syntax: spacing curves of planted pairs"] = curves[0]
-    selection = drawn[len(families) + 1] if cache_root is not None else None
-    for more in drawn[len(families) + (2 if cache_root is not None else 1):]:
+    selection, ceilings = drawn[len(families) + 1:len(families) + 3] if cache_root is not None else (None, None)
+    for more in drawn[len(families) + (3 if cache_root is not None else 1):]:
         extra.update(more)
-    if selection is None or selection.empty:
-        selection = pd.DataFrame()
-    else:
-        selection.to_csv(out / "tables" / "seed_selected_on_validation.csv", index=False)
+    selection = pd.DataFrame() if selection is None else selection
+    ceilings = pd.DataFrame() if ceilings is None else ceilings
+    for name, table in (("seed_selected_on_validation", selection), ("simulation_ceilings", ceilings)):
+        if not table.empty:
+            table.to_csv(out / "tables" / f"{name}.csv", index=False)
 
     from .paper import paper_comparison
 
@@ -312,6 +324,7 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     noted = [(title, note, table) for title, note, table in (
         ("Against the paper", PAPER_NOTE, against),
         ("The seed selected on validation", SELECTION_NOTE, selection),
+        ("The ceiling set by the simulation", CEILING_NOTE, ceilings),
         (f"Models that did not learn (test auROC < {UNLEARNED_AUROC})", UNLEARNED_NOTE, unlearned_models(df)))
         if not table.empty]
     for title_, note, table in noted:

@@ -275,6 +275,50 @@ def seed_selection_table(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
     return pd.DataFrame(out, columns=columns)
 
 
+def simulation_ceilings(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
+    """Per simulation, the best auROC its test split allows, beside each model's mean test auROC.
+
+    Two oracles score each cached dataset's test split: the likelihood ratio of the generative model
+    (:func:`bench.metrics.prediction.likelihood_ratio_oracle`: grammar, PFMs and background, so weak
+    PFM-sampled sites count) and the planted content alone
+    (:func:`bench.metrics.prediction.planted_content_oracle`, fitted on train + valid). Returns one row
+    per simulation: ``simulation, n_datasets, ceiling_likelihood_ratio, ceiling_planted_content``, one
+    column per model, and ``paper_argminn``; empty when no dataset is cached.
+    """
+    from simulations.dataset import SimulatedDataset
+
+    from .metrics.prediction import likelihood_ratio_oracle, planted_content_oracle
+    from .paper import PAPER
+
+    ceilings = []
+    for lab, keys in stage_keys(df, "runtime_s/train"):
+        ds_dir = cache_root / "dataset" / keys.get("dataset_key", "") / "dataset"
+        if "dataset_key" not in keys or not ds_dir.exists() or \
+                any(c["dataset_key"] == keys["dataset_key"] for c in ceilings):
+            continue
+        ds = SimulatedDataset.load(ds_dir)
+        test = ds.splits["test"]
+        fit = np.concatenate([ds.splits["train"], ds.splits["valid"]])
+        ceilings.append({"simulation": lab["simulation"], "dataset_key": keys["dataset_key"],
+                         "ceiling_likelihood_ratio": likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test]),
+                         "ceiling_planted_content": planted_content_oracle(ds.instances, ds.y, fit, test)})
+    if not ceilings:
+        return pd.DataFrame()
+    ok = df[(df.status == "ok") & (df.metric == "prediction/auroc")]
+    model_means = ok.groupby(["simulation", "model"])["value"].mean().unstack("model")
+    out = []
+    for sim, g in pd.DataFrame(ceilings).groupby("simulation", sort=True):
+        row = {"simulation": sim, "n_datasets": len(g),
+               "ceiling_likelihood_ratio": round(float(g["ceiling_likelihood_ratio"].mean()), 3),
+               "ceiling_planted_content": round(float(g["ceiling_planted_content"].mean()), 3)}
+        for model in model_means.columns:
+            value = model_means.loc[sim, model] if sim in model_means.index else float("nan")
+            row[model] = round(float(value), 3)
+        row["paper_argminn"] = PAPER.get((sim, "prediction/auroc", "argminn", "(model)"), float("nan"))
+        out.append(row)
+    return pd.DataFrame(out)
+
+
 def training_curve_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
     """Validation auROC per epoch of every trained model, one figure per simulation.
 

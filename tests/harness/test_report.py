@@ -110,3 +110,27 @@ def test_seed_selection_keeps_the_best_validation_seed_not_the_best_test_seed(tm
     assert row.paper == PAPER[("rest_both", "prediction/auroc", "cnn", "(model)")]
     assert row.difference == pytest.approx(0.93 - row.paper, abs=1e-3) and row.verdict == "higher"
     assert seed_selection_table(pd.DataFrame(rows), tmp_path / "elsewhere").empty
+
+
+def test_simulation_ceilings_read_each_cached_dataset_once(tmp_path):
+    """A strong 12-mer against background: both oracles reach 1; a dataset shared by two models counts
+    once, one whose cache entry is gone is left out, and each model's mean test auROC sits beside them."""
+    from bench.report_figures import simulation_ceilings
+    from simulations import simulate
+
+    spec = {"length": 60, "background": {"gc": 0.5}, "reject_matches": False,
+            "motifs": {"M": {"consensus": "ACGTTGCAGGTC"}},
+            "classes": [{"name": "pos", "label": 1, "fraction": 0.5,
+                         "configs": [{"name": "m", "motifs": [{"motif": "M"}], "position": {"mode": "uniform"}}]},
+                        {"name": "neg", "label": 0, "fraction": 0.5, "configs": [{"name": "bg"}]}]}
+    simulate(spec, 300, seed=0).save(tmp_path / "dataset" / "d0" / "dataset")
+    rows = []
+    for model, seed, auroc, key in (("argminn", 0, 0.9, "d0"), ("cnn", 0, 0.8, "d0"), ("cnn", 1, 0.7, "gone")):
+        detail = json.dumps({"model_key": f"{model}{seed}", "dataset_key": key})
+        rows += [_row("spi1_single", model, seed, "(model)", "prediction/auroc", auroc),
+                 _row("spi1_single", model, seed, "(model)", "runtime_s/train", 1.0, detail=detail)]
+    table = simulation_ceilings(pd.DataFrame(rows), tmp_path)
+    assert table.to_dict("records") == [{
+        "simulation": "spi1_single", "n_datasets": 1, "ceiling_likelihood_ratio": 1.0, "ceiling_planted_content": 1.0,
+        "argminn": 0.9, "cnn": 0.75, "paper_argminn": PAPER[("spi1_single", "prediction/auroc", "argminn", "(model)")]}]
+    assert simulation_ceilings(pd.DataFrame(rows), tmp_path / "elsewhere").empty
