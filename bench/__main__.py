@@ -7,6 +7,7 @@ validate   check a suite file completely without running anything
 list       list the simulations, models, methods and metrics a suite can name
 report     rebuild the report from a results table
 simulate   simulate a dataset from a spec (YAML file or preset name) into a directory
+ceiling    the best test auROC a simulation allows (the generative model's own likelihood ratio)
 """
 
 from __future__ import annotations
@@ -49,6 +50,58 @@ def _cmd_simulate(args) -> int:
         print(f"  {motif:<16} {c:>7}{'' if functional else '  (decoy)'}")
     print(f"splits: train {len(ds.splits['train'])}, valid {len(ds.splits['valid'])}, test {len(ds.splits['test'])}")
     print(f"wrote {out}")
+    return 0
+
+
+WEAK_SITE_PVALUE = 1e-4
+
+
+def _weak_positive_fraction(ds) -> float:
+    """Fraction of positives whose planted sites all score below the p < 1e-4 match cutoff (the
+    background-rejection default): what a reader must tell apart from background windows."""
+    import numpy as np
+
+    from simulations import BackgroundModel, parse_spec
+    from simulations.scan import MatchRule
+
+    freqs = BackgroundModel(parse_spec(ds.spec).spec.background).freqs
+    cutoff = {name: MatchRule(m, "pvalue", WEAK_SITE_PVALUE, freqs).cutoff for name, m in ds.motifs.items()}
+    sites = ds.instances[ds.instances.functional]
+    strong = sites[[score >= cutoff[m] for score, m in zip(sites.score, sites.motif)]]
+    positives = np.flatnonzero(np.asarray(ds.y).reshape(len(ds), -1).max(axis=1) == 1)
+    return float(np.mean(~np.isin(positives, strong.seq.to_numpy()))) if positives.size else float("nan")
+
+
+def _cmd_ceiling(args) -> int:
+    import numpy as np
+
+    from simulations import SpecError, list_presets, preset_path, simulate
+    from simulations.grammar import load_spec_file
+
+    from .metrics.prediction import likelihood_ratio_oracle, planted_content_oracle
+
+    for name in args.spec:
+        if not Path(name).exists() and name not in list_presets():
+            print(f"error: {name!r} is neither a spec file nor a preset; presets: {', '.join(list_presets())}",
+                  file=sys.stderr)
+            return 2
+    print("simulation\trejection\tseed\tceiling_likelihood_ratio\tceiling_planted_content\tweak_positives")
+    for name in args.spec:
+        for seed in args.seeds:
+            try:
+                spec = load_spec_file(Path(name) if Path(name).exists() else preset_path(name))
+                if args.no_rejection:
+                    spec["reject_matches"] = False
+                ds = simulate(spec, n=args.n, seed=seed)
+                test = ds.splits["test"]
+                fit = np.concatenate([ds.splits["train"], ds.splits["valid"]])
+                ratio = likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test])
+            except (SpecError, ValueError) as exc:
+                print(f"error: {name}: {exc}", file=sys.stderr)
+                return 2
+            planted = planted_content_oracle(ds.instances, ds.y, fit, test)
+            print(f"{ds.name}\t{'off' if args.no_rejection else 'on'}\t{seed}\t{ratio:.4f}\t{planted:.4f}\t"
+                  f"{_weak_positive_fraction(ds):.4f}", flush=True)
     return 0
 
 
@@ -218,6 +271,20 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=0, help="random seed (same seed, same dataset; default 0)")
     sim.add_argument("--out", required=True, help="output directory (replaced atomically)")
     sim.set_defaults(func=_cmd_simulate)
+
+    ceil = sub.add_parser(
+        "ceiling", help="the best test auROC a simulation allows",
+        description="Simulate each spec and score its test split with two oracles: the likelihood ratio of the "
+                    "generative model (grammar, PFMs, background: the best any model can do, up to "
+                    "background-match rejection, which it ignores) and the planted content alone (motifs, "
+                    "strands, spacings). Prints one tab-separated row per spec and seed.",
+        epilog="example: python -m bench ceiling e2f6_max_cooperativity --n 20000 --seeds 0 1 2 --no-rejection")
+    ceil.add_argument("spec", metavar="SPEC", nargs="+", help="simulation spec: a YAML file or a preset name")
+    ceil.add_argument("--n", type=int, default=20000, help="sequences per dataset (default 20000)")
+    ceil.add_argument("--seeds", type=int, nargs="+", default=[0], help="dataset seeds (default 0)")
+    ceil.add_argument("--no-rejection", action="store_true",
+                      help="simulate without background-match rejection, where the likelihood ratio is exact")
+    ceil.set_defaults(func=_cmd_ceiling)
     return parser
 
 

@@ -40,10 +40,21 @@ def _process_context():
 
 
 def _init_worker(threads: int):
-    # numba (modisco, memelite) reads the variable when first imported, which is in the worker;
-    # torch is already imported (the fork server's), but its thread pool starts at first use
+    # torch and numba (memelite, modisco) are already imported where the fork server preloaded
+    # them, with as many threads as cores: both are told the worker's share. numba's OpenMP layer
+    # sets the process's OpenMP thread count whenever it runs, and torch uses that count too, so
+    # an unset numba would turn every worker's torch multi-threaded after its first FIMO scan
+    # (two workers x two threads on two cores: training ran 3-7x slower).
+    import sys
+
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    if "numba" in sys.modules:
+        # numba refuses a changed NUMBA_NUM_THREADS once its pool is up; it takes a smaller share
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    else:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
     import torch
 
     torch.set_num_threads(threads)
@@ -194,7 +205,9 @@ def share_work(jobs: list, helpers: int | None = None) -> list:
     if helpers <= 0:
         return [_call(job) for job in jobs]
     done = {}
-    with ProcessPoolExecutor(max_workers=helpers, mp_context=_process_context()) as pool:
+    # the helpers and this process share the cores: each helper takes its share of threads
+    with ProcessPoolExecutor(max_workers=helpers, mp_context=_process_context(), initializer=_init_worker,
+                             initargs=(max(1, cpu_count() // (helpers + 1)),)) as pool:
         futures = [pool.submit(_call, job) for job in jobs]
         for i in reversed(range(len(jobs))):
             if futures[i].cancel():

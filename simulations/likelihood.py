@@ -128,7 +128,10 @@ def _scatter_log_lr(codes, element, motifs, log_bg) -> np.ndarray:
                         axis=1)
     mean_lr -= np.log(codes.shape[1] - motifs[element.motif].width + 1)
     counts, log_p = dist_log_pmf(element.count)
-    return logsumexp(log_p[None, :] + counts[None, :] * mean_lr[:, None], axis=1)
+    # no copy planted contributes a ratio of 1 even where the motif cannot be emitted (mean_lr = -inf)
+    with np.errstate(invalid="ignore"):
+        per_count = np.where(counts[None, :] == 0, 0.0, counts[None, :] * mean_lr[:, None])
+    return logsumexp(log_p[None, :] + per_count, axis=1)
 
 
 def class_log_likelihood_ratios(spec, x) -> np.ndarray:

@@ -47,3 +47,34 @@ def test_local_executor_started_early_runs_the_tasks_and_closes():
     assert ex._pool is None
     ex.close()  # a second close is harmless
     assert dict(LocalExecutor(2).map(abs, [-5])) == {0: 5}  # one task: in this process, no pool
+
+
+def _threads_after_numba(_):
+    """Run a parallel numba kernel (as FIMO does), then report the worker's torch and numba threads."""
+    import numba
+    import numpy as np
+    import torch
+
+    @numba.njit(parallel=True)
+    def total(a):
+        s = 0.0
+        for i in numba.prange(a.size):
+            s += a[i]
+        return s
+
+    total(np.ones(100))
+    return torch.get_num_threads(), numba.get_num_threads()
+
+
+def test_local_workers_keep_their_thread_share_after_numba_runs():
+    """numba's OpenMP layer resets the process's thread count when it runs; torch in the same worker
+    must keep the worker's share (two workers on two cores: one thread each), or workers oversubscribe."""
+    from bench.executors import LocalExecutor, cpu_count
+
+    ex = LocalExecutor(2)
+    try:
+        got = [r for _, r in ex.map(_threads_after_numba, list(range(4)))]
+    finally:
+        ex.close()
+    share = max(1, cpu_count() // 2)
+    assert got == [(share, share)] * 4

@@ -125,3 +125,11 @@ def test_input_checks():
     markov["background"] = {"model": "markov"}
     with pytest.raises(ValueError, match="background.model"):
         class_log_likelihood_ratios(markov, _one_hot(np.zeros((2, 9), int)))
+
+
+def test_scatter_count_zero_where_the_motif_cannot_be_emitted():
+    """A motif of C and G only, scattered 0 or 1 times: a sequence of Ts has likelihood ratio P(count = 0)."""
+    spec = _spec(6, [{"name": "maybe", "scatter": [{"motif": "C", "count": {"values": [0, 1], "weights": [1, 3]}}]}])
+    spec["motifs"]["C"] = {"matrix": [[0.0, 0.0], [0.5, 0.5], [0.5, 0.5], [0.0, 0.0]]}  # C or G, either strand
+    log_lr = class_log_likelihood_ratios(spec, _one_hot(np.full((1, 6), 3)))
+    assert log_lr[0, 0] == pytest.approx(np.log(0.25))
