@@ -134,3 +134,19 @@ def test_simulation_ceilings_read_each_cached_dataset_once(tmp_path):
         "simulation": "spi1_single", "n_datasets": 1, "ceiling_likelihood_ratio": 1.0, "ceiling_planted_content": 1.0,
         "argminn": 0.9, "cnn": 0.75, "paper_argminn": PAPER[("spi1_single", "prediction/auroc", "argminn", "(model)")]}]
     assert simulation_ceilings(pd.DataFrame(rows), tmp_path / "elsewhere").empty
+
+
+def test_selected_seed_routes_read_only_the_selected_seed():
+    from bench.report import selected_seed_routes
+
+    rows = []
+    for seed, f1 in ((0, 0.2), (1, 0.9)):
+        rows += [_row("rest_both", "cnn", seed, "modisco", "instances/f1", f1),
+                 _row("rest_both", "cnn", seed, "modisco", "motifs/n_recovered", 2.0 + seed),
+                 _row("rest_both", "cnn", seed, "(model)", "prediction/auroc", 0.9)]
+    rows.append(_row("rest_both", "argminn", 0, "argminn_readout", "instances/f1", 0.5))  # no selection: left out
+    selection = pd.DataFrame([{"simulation": "rest_both", "model": "cnn", "selected_seed": 1}])
+    table = selected_seed_routes(pd.DataFrame(rows), selection)
+    assert table.to_dict("records") == [{"metric": "instances/f1", "route": "cnn · modisco", "rest_both": 0.9},
+                                        {"metric": "motifs/n_recovered", "route": "cnn · modisco", "rest_both": 3.0}]
+    assert selected_seed_routes(pd.DataFrame(rows), pd.DataFrame()).empty
