@@ -73,12 +73,10 @@ def _weak_positive_fraction(ds) -> float:
 
 
 def _cmd_ceiling(args) -> int:
-    import numpy as np
-
     from simulations import SpecError, list_presets, preset_path, simulate
     from simulations.grammar import load_spec_file
 
-    from .metrics.prediction import likelihood_ratio_oracle, planted_content_oracle
+    from .metrics.prediction import held_out_ceilings
 
     for name in args.spec:
         if not Path(name).exists() and name not in list_presets():
@@ -93,14 +91,12 @@ def _cmd_ceiling(args) -> int:
                 if args.no_rejection:
                     spec["reject_matches"] = False
                 ds = simulate(spec, n=args.n, seed=seed)
-                test = ds.splits["test"]
-                fit = np.concatenate([ds.splits["train"], ds.splits["valid"]])
-                ratio = likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test])
+                ceilings = held_out_ceilings(ds)
             except (SpecError, ValueError) as exc:
                 print(f"error: {name}: {exc}", file=sys.stderr)
                 return 2
-            planted = planted_content_oracle(ds.instances, ds.y, fit, test)
-            print(f"{ds.name}\t{'off' if args.no_rejection else 'on'}\t{seed}\t{ratio:.4f}\t{planted:.4f}\t"
+            print(f"{ds.name}\t{'off' if args.no_rejection else 'on'}\t{seed}\t"
+                  f"{ceilings['ceiling_likelihood_ratio']:.4f}\t{ceilings['ceiling_planted_content']:.4f}\t"
                   f"{_weak_positive_fraction(ds):.4f}", flush=True)
     return 0
 

@@ -287,7 +287,7 @@ def simulation_ceilings(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
     """
     from simulations.dataset import SimulatedDataset
 
-    from .metrics.prediction import likelihood_ratio_oracle, planted_content_oracle
+    from .metrics.prediction import held_out_ceilings
     from .paper import PAPER
 
     ceilings = []
@@ -296,12 +296,8 @@ def simulation_ceilings(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
         if "dataset_key" not in keys or not ds_dir.exists() or \
                 any(c["dataset_key"] == keys["dataset_key"] for c in ceilings):
             continue
-        ds = SimulatedDataset.load(ds_dir)
-        test = ds.splits["test"]
-        fit = np.concatenate([ds.splits["train"], ds.splits["valid"]])
         ceilings.append({"simulation": lab["simulation"], "dataset_key": keys["dataset_key"],
-                         "ceiling_likelihood_ratio": likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test]),
-                         "ceiling_planted_content": planted_content_oracle(ds.instances, ds.y, fit, test)})
+                         **held_out_ceilings(SimulatedDataset.load(ds_dir))})
     if not ceilings:
         return pd.DataFrame()
     ok = df[(df.status == "ok") & (df.metric == "prediction/auroc")]

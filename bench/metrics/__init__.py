@@ -11,14 +11,15 @@ its public functions, so the harness can list what a family computes.
 from .attributions import attribution_scores, informative_mask, planted_mask, seed_stability, sign_agreement
 from .instances import instance_scores, overlap_pairs, sequence_counts, topk_curve
 from .motifs import motif_assignment, motif_recovery, recovery_curve, similarity_matrix
-from .prediction import likelihood_ratio_oracle, paper_auprc, planted_content_oracle, prediction_scores
+from .prediction import (held_out_ceilings, likelihood_ratio_oracle, paper_auprc, planted_content_oracle,
+                         prediction_scores)
 from .similarity import (aligned_pearson, aligned_similarity, benjamini_hochberg, passes_quality, quality_stats,
                          tomtom_pvalues, tomtom_qvalues, trim_by_ic)
 from .syntax import (curve_agreement, interaction, pair_spacings, spacing_curve, spacing_grid,
                      spacing_histogram_distance)
 
 FAMILIES = {
-    "prediction": (prediction_scores, paper_auprc, planted_content_oracle, likelihood_ratio_oracle),
+    "prediction": (prediction_scores, paper_auprc, planted_content_oracle, likelihood_ratio_oracle, held_out_ceilings),
     "motifs": (motif_recovery, recovery_curve, motif_assignment, similarity_matrix, aligned_similarity,
                aligned_pearson, tomtom_pvalues, tomtom_qvalues, trim_by_ic, passes_quality),
     "instances": (instance_scores, topk_curve, sequence_counts, overlap_pairs),
@@ -29,7 +30,7 @@ FAMILIES = {
 }
 
 __all__ = [
-    "FAMILIES", "aligned_pearson", "aligned_similarity", "attribution_scores", "benjamini_hochberg",
+    "FAMILIES", "aligned_pearson", "held_out_ceilings", "aligned_similarity", "attribution_scores", "benjamini_hochberg",
     "curve_agreement", "informative_mask", "instance_scores", "interaction", "likelihood_ratio_oracle", "motif_assignment",
     "motif_recovery",
     "overlap_pairs", "pair_spacings", "paper_auprc", "passes_quality", "planted_content_oracle", "planted_mask",

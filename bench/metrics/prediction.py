@@ -210,6 +210,8 @@ def likelihood_ratio_oracle(spec, x, y) -> float:
         raise ValueError(f"y has {y.size} labels for {len(x)} sequences")
     if y.size == 0 or not np.all((y == 0) | (y == 1)):
         raise ValueError("y must hold labels in {0, 1} for at least one sequence")
+    if y.min() == y.max():
+        return float("nan")
     log_lr = class_log_likelihood_ratios(resolved, x)
     fractions = np.array([c.fraction for c in resolved.spec.classes], dtype=float)
     label_of = np.array(labels, dtype=float)
@@ -219,6 +221,19 @@ def likelihood_ratio_oracle(spec, x, y) -> float:
         weights = np.log(fractions[member] / fractions[member].sum())
         by_label.append(logsumexp(log_lr[:, member] + weights[None, :], axis=1))
     score = np.nan_to_num(by_label[0] - by_label[1], nan=0.0, posinf=1e300, neginf=-1e300)
-    if y.min() == y.max():
-        return float("nan")
     return float(auroc_rows(score[None, :], (y == 1)[None, :])[0])
+
+
+def held_out_ceilings(ds) -> dict[str, float]:
+    """Both oracles on a ``SimulatedDataset``'s test split: the likelihood ratio (a lower bound of the
+    best auROC any model can reach) and the planted content, its rates fitted on train + valid (an upper
+    bound where both classes draw the sequence from that content alike).
+
+    Returns
+    -------
+    ``ceiling_likelihood_ratio``, ``ceiling_planted_content``
+    """
+    test = ds.splits["test"]
+    fit = np.concatenate([ds.splits["train"], ds.splits["valid"]])
+    return {"ceiling_likelihood_ratio": likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test]),
+            "ceiling_planted_content": planted_content_oracle(ds.instances, ds.y, fit, test)}
