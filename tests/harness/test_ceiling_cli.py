@@ -3,13 +3,11 @@
 import yaml
 
 from bench.__main__ import main
+from tests.specs import lone_motif_spec
 
 
 def _spec(tmp_path, motif: dict, name: str):
-    spec = {"name": name, "length": 60, "background": {"gc": 0.5}, "motifs": {"M": motif},
-            "classes": [{"name": "pos", "label": 1, "fraction": 0.5,
-                         "configs": [{"name": "m", "motifs": [{"motif": "M"}], "position": {"mode": "uniform"}}]},
-                        {"name": "neg", "label": 0, "fraction": 0.5, "configs": [{"name": "bg"}]}]}
+    spec = lone_motif_spec(motif, name=name)
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(spec))
     return str(path)

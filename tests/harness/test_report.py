@@ -117,13 +117,9 @@ def test_simulation_ceilings_read_each_cached_dataset_once(tmp_path):
     once, one whose cache entry is gone is left out, and each model's mean test auROC sits beside them."""
     from bench.report_figures import simulation_ceilings
     from simulations import simulate
+    from tests.specs import lone_motif_spec
 
-    spec = {"length": 60, "background": {"gc": 0.5}, "reject_matches": False,
-            "motifs": {"M": {"consensus": "ACGTTGCAGGTC"}},
-            "classes": [{"name": "pos", "label": 1, "fraction": 0.5,
-                         "configs": [{"name": "m", "motifs": [{"motif": "M"}], "position": {"mode": "uniform"}}]},
-                        {"name": "neg", "label": 0, "fraction": 0.5, "configs": [{"name": "bg"}]}]}
-    simulate(spec, 300, seed=0).save(tmp_path / "dataset" / "d0" / "dataset")
+    simulate(lone_motif_spec({"consensus": "ACGTTGCAGGTC"}), 300, seed=0).save(tmp_path / "dataset" / "d0" / "dataset")
     rows = []
     for model, seed, auroc, key in (("argminn", 0, 0.9, "d0"), ("cnn", 0, 0.8, "d0"), ("cnn", 1, 0.7, "gone")):
         detail = json.dumps({"model_key": f"{model}{seed}", "dataset_key": key})

@@ -3,6 +3,7 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from bench.metrics import prediction_scores
+from tests.specs import lone_motif_spec
 
 
 def test_binary_hand_made():
@@ -116,27 +117,19 @@ def test_planted_content_oracle_ties_identical_content_across_classes():
         planted_content_oracle(inst.drop(columns="strand"), y, idx, idx)
 
 
-def _lone_motif_spec(motif: dict) -> dict:
-    return {"length": 60, "background": {"gc": 0.5}, "reject_matches": False, "motifs": {"M": motif},
-            "classes": [{"name": "pos", "label": 1, "fraction": 0.5,
-                         "configs": [{"name": "m", "motifs": [{"motif": "M", "orientation": "random"}],
-                                      "position": {"mode": "uniform"}}]},
-                        {"name": "neg", "label": 0, "fraction": 0.5, "configs": [{"name": "bg"}]}]}
-
-
 def test_likelihood_ratio_oracle_known_ceilings():
     """A strong 12-mer is always found (auROC 1); a PFM equal to the background carries no signal (0.5);
     a one-column motif is weak and sits in between."""
     from bench.metrics.prediction import likelihood_ratio_oracle
     from simulations import simulate
 
-    strong = _lone_motif_spec({"consensus": "ACGTTGCAGGTC"})
+    strong = lone_motif_spec({"consensus": "ACGTTGCAGGTC"}, orientation="random")
     data = simulate(strong, 400, seed=0)
     assert likelihood_ratio_oracle(data.spec, data.x, data.y) > 0.999
-    flat = _lone_motif_spec({"matrix": [[1, 1], [1, 1], [1, 1], [1, 1]]})
+    flat = lone_motif_spec({"matrix": [[1, 1], [1, 1], [1, 1], [1, 1]]}, orientation="random")
     data = simulate(flat, 400, seed=0)
     assert likelihood_ratio_oracle(data.spec, data.x, data.y) == 0.5
-    weak = _lone_motif_spec({"matrix": [[0.7], [0.1], [0.1], [0.1]]})
+    weak = lone_motif_spec({"matrix": [[0.7], [0.1], [0.1], [0.1]]}, orientation="random")
     data = simulate(weak, 2000, seed=0)
     assert 0.5 < likelihood_ratio_oracle(data.spec, data.x, data.y) < 0.6
     assert np.isnan(likelihood_ratio_oracle(data.spec, data.x[data.y == 1], data.y[data.y == 1]))
@@ -145,7 +138,7 @@ def test_likelihood_ratio_oracle_known_ceilings():
 def test_likelihood_ratio_oracle_input_checks():
     from bench.metrics.prediction import likelihood_ratio_oracle
 
-    spec = _lone_motif_spec({"consensus": "ACGT"})
+    spec = lone_motif_spec({"consensus": "ACGT"}, orientation="random")
     x = np.zeros((2, 4, 60), np.uint8)
     x[:, 0] = 1
     with pytest.raises(ValueError, match="2 labels for 3"):
