@@ -69,6 +69,15 @@ CEILING_NOTE = ("The best test auROC any model can reach on these simulations, b
                 "than ours (`python -m bench ceiling` without rejection gives the exact value).")
 
 
+SHORTFALL_NOTE = ("Where the seed selected on validation loses to the likelihood-ratio reader, on that seed's test "
+                  "split. Each positive is grouped by its weakest functional planted site, ranked among all the "
+                  "sites sampled from the same PFM (bottom quarter: three quarters of that motif's sites are "
+                  "stronger). `gap` = ceiling - auroc, and it is exactly the sum of the `gap: <group>` columns "
+                  "(the group's share of the positives times the two readers' difference on its positives ranked "
+                  "against every negative). The last columns give both readers' auROC on the positives of the "
+                  "bottom quarter and of the top half.")
+
+
 SELECTED_ROUTES_NOTE = ("The means elsewhere in this report include every seed, so a seed that trained poorly "
                         "pulls down every route through its model. Here each route is read on the one seed per "
                         "model and grammar that a practitioner would keep (best validation auROC; table above), "
@@ -323,11 +332,12 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
             for fam in families]
     jobs.append((syntax_curve_figure, (df, title, out / "figures")))
     if cache_root is not None:
-        from .report_figures import (argminn_example_figures, motif_logo_figures, seed_selection_table,
-                                     simulation_ceilings, training_curve_figures)
+        from .report_figures import (argminn_example_figures, ceiling_shortfall, motif_logo_figures,
+                                     seed_selection_table, simulation_ceilings, training_curve_figures)
 
         jobs.append((_cached_table, ("seed selected on validation", seed_selection_table, df, Path(cache_root))))
         jobs.append((_cached_table, ("ceiling set by the simulation", simulation_ceilings, df, Path(cache_root))))
+        jobs.append((_cached_table, ("shortfall from the ceiling", ceiling_shortfall, df, Path(cache_root))))
         jobs += [(_cached_figures, (f"{name}: {sim}", draw, df[df.simulation == sim], Path(cache_root),
                                     out / "figures", title))
                  for name, draw in (("logos", motif_logo_figures), ("ARGMINN examples", argminn_example_figures),
@@ -339,13 +349,14 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     curves = drawn[len(families)]
     if curves:
         extra["Syntax: spacing curves of planted pairs"] = curves[0]
-    selection, ceilings = drawn[len(families) + 1:len(families) + 3] if cache_root is not None else (None, None)
-    for more in drawn[len(families) + (3 if cache_root is not None else 1):]:
+    n_tables = 3 if cache_root is not None else 0
+    tables_read = drawn[len(families) + 1:len(families) + 1 + n_tables] or [None] * 3
+    selection, ceilings, shortfall = [pd.DataFrame() if t is None else t for t in tables_read]
+    for more in drawn[len(families) + 1 + n_tables:]:
         extra.update(more)
-    selection = pd.DataFrame() if selection is None else selection
-    ceilings = pd.DataFrame() if ceilings is None else ceilings
     selected_routes = selected_seed_routes(df, selection)
     for name, table in (("seed_selected_on_validation", selection), ("simulation_ceilings", ceilings),
+                        ("ceiling_shortfall", shortfall),
                         ("routes_on_selected_seed", selected_routes)):
         if not table.empty:
             table.to_csv(out / "tables" / f"{name}.csv", index=False)
@@ -367,6 +378,7 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
         ("Against the paper", PAPER_NOTE, against),
         ("The seed selected on validation", SELECTION_NOTE, selection),
         ("The ceiling set by the simulation", CEILING_NOTE, ceilings),
+        ("Where the models fall short of the ceiling", SHORTFALL_NOTE, shortfall),
         ("Routes on the seed selected on validation", SELECTED_ROUTES_NOTE, selected_routes),
         (f"Models that did not learn (test auROC < {UNLEARNED_AUROC})", UNLEARNED_NOTE, unlearned_models(df)))
         if not table.empty]

@@ -315,6 +315,60 @@ def simulation_ceilings(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def ceiling_shortfall(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
+    """Where each model's seed selected on validation falls short of the likelihood-ratio ceiling.
+
+    On that seed's test split, the model's logits and the likelihood ratio
+    (:func:`bench.metrics.prediction.likelihood_ratio_scores`) are each split over the positives
+    grouped by their weakest planted site (:mod:`bench.metrics.shortfall`). ``gap`` = ceiling − auROC
+    is the sum of the ``gap: <group>`` columns (each the group's share of positives times the two
+    scorers' difference on it); the auROC of the model and of the ceiling are also given for the
+    positives whose weakest site is in the bottom quarter and in the top half. Returns one row per
+    simulation and model; empty when no model or dataset is cached.
+    """
+    import models
+    from simulations.dataset import SimulatedDataset
+
+    from .metrics.prediction import likelihood_ratio_scores
+    from .metrics.shortfall import (NO_SITE, SITE_STRENGTH_GROUPS, auroc_by_positive_group, site_strength_groups,
+                                    weakest_site_quantile)
+
+    selection = seed_selection_table(df, cache_root)
+    if selection.empty:
+        return pd.DataFrame()
+    keys = {(lab["simulation"], lab["model"], lab["seed"]): k for lab, k in stage_keys(df, "runtime_s/train")}
+    groups_shown = [name for name, _ in SITE_STRENGTH_GROUPS] + [NO_SITE]
+    ratios, rows = {}, []
+    for sel in selection.itertuples():
+        k = keys.get((sel.simulation, sel.model, sel.selected_seed), {})
+        model_file = cache_root / "model" / k.get("model_key", "") / "model.pt"
+        ds_dir = cache_root / "dataset" / k.get("dataset_key", "") / "dataset"
+        if not {"model_key", "dataset_key"} <= set(k) or not model_file.exists() or not ds_dir.exists():
+            continue
+        ds = SimulatedDataset.load(ds_dir)
+        test = ds.splits["test"]
+        if k["dataset_key"] not in ratios:
+            ratios[k["dataset_key"]] = likelihood_ratio_scores(ds.spec, ds.x[test])
+        model, _ = models.load_model(model_file)
+        scores = {"model": models.predict(model, ds.x[test]), "ceiling": ratios[k["dataset_key"]]}
+        groups = site_strength_groups(weakest_site_quantile(ds.instances, test))
+        split = auroc_by_positive_group(ds.y[test], scores, groups).set_index("group")
+        if split.empty:
+            continue
+        total = {name: float((split["share"] * split[name]).sum()) for name in scores}
+        row = {"simulation": sel.simulation, "model": sel.model, "seed": int(sel.selected_seed),
+               "auroc": round(total["model"], 3), "ceiling": round(total["ceiling"], 3),
+               "gap": round(total["ceiling"] - total["model"], 3)}
+        for group in groups_shown:
+            gap = split["share"].get(group, 0.0) * (split["ceiling"].get(group, 0.0) - split["model"].get(group, 0.0))
+            row[f"gap: {group}"] = round(float(gap), 3) + 0.0  # no "-0" in the table
+        for group in ("bottom quarter", "top half"):
+            for name in scores:
+                row[f"{group}: {name}"] = round(float(split[name].get(group, float("nan"))), 3)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def training_curve_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
     """Validation auROC per epoch of every trained model, one figure per simulation.
 

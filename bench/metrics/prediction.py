@@ -178,14 +178,51 @@ def planted_content_oracle(instances, y, fit_index, test_index) -> float:
     return float(auroc_rows(scores[None, :], y_test[None, :].astype(bool))[0])
 
 
+def _binary_grammar(spec):
+    resolved = parse_spec(spec)
+    labels = [c.label for c in resolved.spec.classes]
+    if any(np.ndim(label) or label not in (0, 1) for label in labels) or set(labels) != {0, 1}:
+        raise ValueError(f"the likelihood-ratio oracle needs classes labelled 0 and 1, got labels {labels}")
+    return resolved
+
+
+def likelihood_ratio_scores(spec, x) -> np.ndarray:
+    """log P(x | label 1) - log P(x | label 0) of each sequence under the generative model.
+
+    Each class's likelihood (:func:`simulations.likelihood.class_log_likelihood_ratios`, which states
+    its two simplifications) is weighted by its fraction within its label.
+
+    Parameters
+    ----------
+    spec : dict, str, Path or ResolvedSpec
+        The grammar the sequences were simulated from (``SimulatedDataset.spec`` or a preset name).
+    x : (N, 4, L) one-hot
+        The sequences scored.
+
+    Returns
+    -------
+    (N,) float64
+        Finite: a sequence only one label can emit gets +-1e300.
+    """
+    resolved = _binary_grammar(spec)
+    labels = [c.label for c in resolved.spec.classes]
+    log_lr = class_log_likelihood_ratios(resolved, x)
+    fractions = np.array([c.fraction for c in resolved.spec.classes], dtype=float)
+    label_of = np.array(labels, dtype=float)
+    by_label = []
+    for label in (1, 0):
+        member = label_of == label
+        weights = np.log(fractions[member] / fractions[member].sum())
+        by_label.append(logsumexp(log_lr[:, member] + weights[None, :], axis=1))
+    return np.nan_to_num(by_label[0] - by_label[1], nan=0.0, posinf=1e300, neginf=-1e300)
+
+
 def likelihood_ratio_oracle(spec, x, y) -> float:
     """auROC of the reader that knows the generative model: the grammar, the PFMs and the background.
 
-    Each sequence is scored by log P(x | label 1) - log P(x | label 0), each class's likelihood
-    weighted by its fraction (:func:`simulations.likelihood.class_log_likelihood_ratios`, which
-    states its two simplifications). Unlike :func:`planted_content_oracle` it reads the sequence,
-    so a PFM-sampled site that looks like background costs it what it costs a model: its auROC
-    is the ceiling the simulation sets, grammar and site recognizability together.
+    Each sequence is scored by :func:`likelihood_ratio_scores`. Unlike :func:`planted_content_oracle`
+    it reads the sequence, so a PFM-sampled site that looks like background costs it what it costs a
+    model: its auROC is the ceiling the simulation sets, grammar and site recognizability together.
 
     Parameters
     ----------
@@ -201,10 +238,7 @@ def likelihood_ratio_oracle(spec, x, y) -> float:
     float
         NaN when ``y`` holds one class only.
     """
-    resolved = parse_spec(spec)
-    labels = [c.label for c in resolved.spec.classes]
-    if any(np.ndim(label) or label not in (0, 1) for label in labels) or set(labels) != {0, 1}:
-        raise ValueError(f"the likelihood-ratio oracle needs classes labelled 0 and 1, got labels {labels}")
+    resolved = _binary_grammar(spec)
     y = np.asarray(y).reshape(-1)
     if y.size != len(x):
         raise ValueError(f"y has {y.size} labels for {len(x)} sequences")
@@ -212,15 +246,7 @@ def likelihood_ratio_oracle(spec, x, y) -> float:
         raise ValueError("y must hold labels in {0, 1} for at least one sequence")
     if y.min() == y.max():
         return float("nan")
-    log_lr = class_log_likelihood_ratios(resolved, x)
-    fractions = np.array([c.fraction for c in resolved.spec.classes], dtype=float)
-    label_of = np.array(labels, dtype=float)
-    by_label = []
-    for label in (1, 0):
-        member = label_of == label
-        weights = np.log(fractions[member] / fractions[member].sum())
-        by_label.append(logsumexp(log_lr[:, member] + weights[None, :], axis=1))
-    score = np.nan_to_num(by_label[0] - by_label[1], nan=0.0, posinf=1e300, neginf=-1e300)
+    score = likelihood_ratio_scores(resolved, x)
     return float(auroc_rows(score[None, :], (y == 1)[None, :])[0])
 
 

@@ -132,6 +132,45 @@ def test_simulation_ceilings_read_each_cached_dataset_once(tmp_path):
     assert simulation_ceilings(pd.DataFrame(rows), tmp_path / "elsewhere").empty
 
 
+def test_ceiling_shortfall_splits_the_selected_seeds_gap(tmp_path):
+    """The gap of the seed selected on validation to the likelihood ratio, on its own test split, equals
+    the sum of its parts by weakest-site group; a model whose cache entry is gone is left out."""
+    import models
+    import torch
+    from sklearn.metrics import roc_auc_score
+
+    from bench.metrics.prediction import likelihood_ratio_oracle
+    from bench.report_figures import ceiling_shortfall
+    from simulations import SimulatedDataset, simulate
+    from tests.specs import lone_motif_spec
+
+    simulate(lone_motif_spec({"consensus": "ACGTTG"}), 400, seed=0).save(tmp_path / "dataset" / "d0" / "dataset")
+    ds = SimulatedDataset.load(tmp_path / "dataset" / "d0" / "dataset")
+    rows = []
+    for seed, valid in ((0, 0.6), (1, 0.7)):
+        torch.manual_seed(seed)
+        models.save_model(tmp_path / "model" / f"m{seed}" / "model.pt", models.build_model("cnn", {}, ds.length),
+                          {"name": "cnn", "params": {}, "input_length": ds.length},
+                          {"history": [{"epoch": 0, "valid_auroc": valid, "best": True}]})
+        detail = json.dumps({"model_key": f"m{seed}", "dataset_key": "d0"})
+        rows += [_row("spi1_single", "cnn", seed, "(model)", "prediction/auroc", 0.5),
+                 _row("spi1_single", "cnn", seed, "(model)", "runtime_s/train", 1.0, detail=detail)]
+    rows.append(_row("spi1_single", "argminn", 0, "(model)", "runtime_s/train", 1.0,
+                     detail=json.dumps({"model_key": "gone", "dataset_key": "d0"})))
+    table = ceiling_shortfall(pd.DataFrame(rows), tmp_path)
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert (row.simulation, row.model, row.seed) == ("spi1_single", "cnn", 1)
+    test = ds.splits["test"]
+    model, _ = models.load_model(tmp_path / "model" / "m1" / "model.pt")
+    assert row.auroc == pytest.approx(roc_auc_score(ds.y[test], models.predict(model, ds.x[test])), abs=1e-3)
+    assert row.ceiling == pytest.approx(likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test]), abs=1e-3)
+    parts = row[[c for c in table.columns if c.startswith("gap: ")]]
+    assert row.gap == pytest.approx(row.ceiling - row.auroc, abs=2e-3)
+    assert parts.sum() == pytest.approx(row.gap, abs=5e-3)  # each part rounded to 3 decimals
+    assert ceiling_shortfall(pd.DataFrame(rows), tmp_path / "elsewhere").empty
+
+
 def test_selected_seed_routes_read_only_the_selected_seed():
     from bench.report import selected_seed_routes
 
