@@ -132,8 +132,22 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def _suite_executor_kind(path) -> str:
+    """The executor a suite file asks for, read without validating it (that comes next)."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+        return str(raw.get("executor", {}).get("kind", "local"))
+    except Exception:  # any problem is reported by the validation that follows
+        return "local"
+
+
 def _cmd_run(args) -> int:
-    from .executors import make_executor
+    from .executors import make_executor, prestart_local_workers
+
+    if (args.executor or _suite_executor_kind(args.suite)) == "local":
+        prestart_local_workers()  # its imports overlap ours: loading the suite imports torch and the stages
     from .runner import run_suite
     from .suite import SuiteError
 

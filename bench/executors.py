@@ -39,6 +39,25 @@ def _process_context():
     return ctx
 
 
+def prestart_local_workers() -> bool:
+    """Start the local workers' fork server now, in the background, and return at once.
+
+    Its imports (torch and the stages, about 2 s on 2 cores) then run on another core while the
+    caller does its own, instead of after them: ``python -m bench run`` calls this before it imports
+    anything heavy, and the pool it builds later forks its workers from this server. Returns whether
+    a server was started (not on one core, nor where there is no fork server).
+    """
+    if cpu_count() < 2:
+        return False
+    ctx = _process_context()
+    if ctx.get_start_method() != "forkserver":  # pragma: no cover - Windows
+        return False
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+    return True
+
+
 def _init_worker(threads: int):
     # torch and numba (memelite, modisco) are already imported where the fork server preloaded
     # them, with as many threads as cores: both are told the worker's share. numba's OpenMP layer
@@ -187,13 +206,44 @@ def _call(job):
     return fn(*args)
 
 
+# the job counters share_work's helpers claim from: set in each helper by _init_helper
+_shared_bounds = None
+
+
+def _init_helper(threads: int, bounds) -> None:
+    global _shared_bounds
+    _init_worker(threads)
+    _shared_bounds = bounds
+
+
+def _claim(bounds, end: int):
+    """Index of the next unclaimed job from the front (``end`` 0) or the back (1), or None."""
+    with bounds.get_lock():
+        if bounds[0] > bounds[1]:
+            return None
+        i = bounds[end]
+        bounds[end] += 1 if end == 0 else -1
+        return i
+
+
+def _drain(jobs: list) -> dict:
+    """In a helper: run jobs from the front until none is left; ``{index: result}``."""
+    done = {}
+    while (i := _claim(_shared_bounds, 0)) is not None:
+        done[i] = _call(jobs[i])
+    return done
+
+
 def share_work(jobs: list, helpers: int | None = None) -> list:
     """Run ``fn(*args)`` for each ``(fn, args)`` in ``jobs`` here and on helper processes.
 
-    The helpers take jobs from the front of the list while this process takes them from the back
-    (a job still queued is cancelled before it is run here), so each job runs exactly once and this
-    process works while the helpers start. ``helpers`` defaults to one fewer than the cores; with
-    none, or a single job, everything runs here. Functions and arguments must be picklable.
+    The helpers take jobs from the front of the list, one at a time, while this process takes them
+    from the back, through counters in shared memory: each job runs exactly once, this process works
+    while the helpers start, and nobody idles while a job is left (a process pool would queue jobs
+    ahead for a helper, which this process could then not take). The job list travels to each helper
+    once, so an argument shared by many jobs is pickled once. ``helpers`` defaults to one fewer than
+    the cores; with none, or a single job, everything runs here. Functions and arguments must be
+    picklable.
 
     Returns
     -------
@@ -204,12 +254,20 @@ def share_work(jobs: list, helpers: int | None = None) -> list:
     helpers = min(max(0, helpers), len(jobs) - 1)
     if helpers <= 0:
         return [_call(job) for job in jobs]
+    ctx = _process_context()
+    bounds = ctx.Array("l", [0, len(jobs) - 1])  # next from the front, next from the back
     done = {}
     # the helpers and this process share the cores: each helper takes its share of threads
-    with ProcessPoolExecutor(max_workers=helpers, mp_context=_process_context(), initializer=_init_worker,
-                             initargs=(max(1, cpu_count() // (helpers + 1)),)) as pool:
-        futures = [pool.submit(_call, job) for job in jobs]
-        for i in reversed(range(len(jobs))):
-            if futures[i].cancel():
+    with ProcessPoolExecutor(max_workers=helpers, mp_context=ctx, initializer=_init_helper,
+                             initargs=(max(1, cpu_count() // (helpers + 1)), bounds)) as pool:
+        drains = [pool.submit(_drain, jobs) for _ in range(helpers)]
+        try:
+            while (i := _claim(bounds, 1)) is not None:
                 done[i] = _call(jobs[i])
-        return [done[i] if i in done else futures[i].result() for i in range(len(jobs))]
+        except BaseException:
+            with bounds.get_lock():  # the helpers stop after their current job
+                bounds[0] = len(jobs)
+            raise
+        for drain in drains:
+            done.update(drain.result())
+    return [done[i] for i in range(len(jobs))]

@@ -173,6 +173,8 @@ def family_figure(df: pd.DataFrame, family: str, title: str, out: Path) -> list[
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    from .report_figures import fit_margins
+
     sub = df[(df.status == "ok") & (df.metric.map(_family) == family)].copy()
     if sub.empty:
         return []
@@ -218,7 +220,7 @@ def family_figure(df: pd.DataFrame, family: str, title: str, out: Path) -> list[
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=c, label=r) for r, c in palette.items()]
     fig.legend(handles=handles, loc="lower center", ncol=min(4, n_routes), fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=12)
-    fig.tight_layout(rect=(0, 0.04 + 0.025 * int(np.ceil(n_routes / 4)), 1, 0.97))
+    fit_margins(fig, axes, bottom=0.04 + 0.025 * int(np.ceil(n_routes / 4)))
     paths = []
     for ext in ("png", "pdf"):
         p = out / f"{family}.{ext}"
@@ -238,6 +240,8 @@ def syntax_curve_figure(df: pd.DataFrame, title: str, out: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import seaborn as sns
+
+    from .report_figures import fit_margins
 
     sub = df[(df.status == "ok") & df.metric.str.endswith("_peak_delta") & (df.detail.astype(str) != "")]
     if sub.empty:
@@ -283,7 +287,7 @@ def syntax_curve_figure(df: pd.DataFrame, title: str, out: Path) -> list[Path]:
     handles.append(plt.Rectangle((0, 0), 1, 1, color="0.8", label="planted gap distribution"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.suptitle(f"{title}: spacing curves of planted motif pairs (thin: seeds, thick: mean)", fontsize=11)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.96))
+    fit_margins(fig, axes, bottom=0.05)
     paths = []
     for ext in ("png", "pdf"):
         p = out / f"syntax_curves.{ext}"

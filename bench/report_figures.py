@@ -95,6 +95,51 @@ def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str
     return figures
 
 
+def fit_margins(fig, axes, bottom: float = 0.0, top: float = 1.0, pad: float = 0.08) -> None:
+    """Lay out a grid of axes so that their tick labels and titles fit, as ``tight_layout`` would.
+
+    ``tight_layout`` measures every artist of every axes, thousands of scatter points included
+    (about 0.12 s a figure here, a third of drawing it). Only the axes' tick labels and titles reach
+    outside them, so only those are measured here. The axes start below the suptitle, if any, and
+    ``bottom`` and ``top`` (figure fractions) keep bands free, e.g. for a legend.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    axes : (nrow, ncol) array of Axes
+        The grid, as ``plt.subplots(..., squeeze=False)`` returns it; axes switched off are ignored.
+    """
+    from matplotlib.transforms import Bbox
+
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.get_size_inches()
+    nrow, ncol = np.shape(axes)
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text():  # the axes start below it
+        top = min(top, suptitle.get_window_extent(renderer).y0 / (fig.dpi * height) - pad / height)
+    # how far each axes' labels and title reach beyond it, in inches: left, right, below, above
+    reach = np.zeros((nrow, ncol, 4))
+    for (i, j), ax in np.ndenumerate(np.asarray(axes, dtype=object)):
+        if not ax.axison:
+            continue
+        parts = [ax.xaxis.get_tightbbox(renderer), ax.yaxis.get_tightbbox(renderer)]
+        if ax.title.get_text():
+            parts.append(ax.title.get_window_extent(renderer))
+        box = Bbox.union([b for b in parts if b is not None and b.width > 0])
+        own = ax.get_window_extent(renderer)
+        reach[i, j] = np.maximum(0, [own.x0 - box.x0, box.x1 - own.x1, own.y0 - box.y0, box.y1 - own.y1]) / fig.dpi
+    left = reach[:, 0, 0].max() + pad
+    right = reach[:, -1, 1].max() + pad
+    below = reach[-1, :, 2].max() + pad
+    above = reach[0, :, 3].max() + pad
+    gap_w = max((reach[:, c, 1].max() + reach[:, c + 1, 0].max() for c in range(ncol - 1)), default=0) + pad
+    gap_h = max((reach[r, :, 2].max() + reach[r + 1, :, 3].max() for r in range(nrow - 1)), default=0) + pad
+    cell_w = max((width - left - right - (ncol - 1) * gap_w) / ncol, 0.1)
+    cell_h = max((height * (top - bottom) - below - above - (nrow - 1) * gap_h) / nrow, 0.1)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom + below / height,
+                        top=top - above / height, wspace=gap_w / cell_w, hspace=gap_h / cell_h)
+
+
 def _save(fig, path: Path) -> Path:
     """Write ``fig`` as PNG (100 dpi) and PDF beside it, close it, and return the PNG's path."""
     import matplotlib.pyplot as plt
@@ -213,6 +258,7 @@ def argminn_example_figures(df: pd.DataFrame, cache_root: Path, out: Path, title
         axes[0, 0].legend(fontsize=7, loc="upper right", ncol=att.shape[1])
         fig.suptitle(f"{title} / {sim}: ARGMINN attention and instance calls vs planted motifs (shaded)",
                      fontsize=10)
+        # tight_layout here: the left-aligned titles and the motif names above each axes must fit too
         fig.tight_layout(rect=(0, 0, 1, 0.97))
         path = _save(fig, out / f"argminn_examples_{sim}.png")
         figures[f"ARGMINN read-out on examples: {sim}"] = path
@@ -407,7 +453,7 @@ def training_curve_figures(df: pd.DataFrame, cache_root: Path, out: Path, title:
             ax.legend(fontsize=6, loc="lower right")
         axes[0, 0].set_ylabel("validation auROC", fontsize=8)
         fig.suptitle(f"{title} / {sim}: training curves (dot: the epoch kept)", fontsize=9)
-        fig.tight_layout(rect=(0, 0, 1, 0.93))
+        fit_margins(fig, axes)
         path = _save(fig, out / f"training_{sim}.png")
         figures[f"Training curves: {sim}"] = path
     return figures

@@ -53,8 +53,9 @@ def _run_trivial(tmp_path_factory, report=True):
 
 
 def _pool_start_s() -> float:
-    """Starting the default local executor (its fork server importing the stages, two workers) and
-    using it once: a fresh interpreter pays this once per run."""
+    """Starting the default local executor (two workers forked from the fork server) and using it once:
+    a run pays this once. The probe started the fork server before its imports, as ``python -m bench
+    run`` does, so what is left here is the part of the server's own imports those did not hide."""
     t0 = time.perf_counter()
     ex = make_executor("local", 2)
     try:
@@ -92,7 +93,7 @@ def measure(kind: str, out: Path) -> dict:
 
 
 def _measure_fresh(kind: str, out: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "tests.benchmarks.test_harness_benchmark", kind, str(out)],
+    proc = subprocess.run([sys.executable, "-m", "tests.benchmarks.overhead_probe", kind, str(out)],
                           cwd=QUICK.parents[1], capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -118,6 +119,3 @@ def test_harness_overhead_is_a_small_fraction_of_the_quick_suite(tmp_path):
           + f"; quick suite {quick:.1f} s")
     assert overhead / quick < TARGET_FRACTION, (parts, quick)
 
-
-if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1], Path(sys.argv[2]))))

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from bench.executors import share_work
+from bench.executors import cpu_count, share_work
 
 
 def _jobs(n):
@@ -20,6 +20,20 @@ def test_share_work_runs_each_job_once_across_processes():
     assert len(pids) == 12
     # this process worked (it takes jobs from the back) while the helper started
     assert os.getpid() in pids
+
+
+def _pid_after(seconds):
+    import time
+
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_share_work_hands_a_helper_one_job_at_a_time():
+    """While the helper is busy with a slow first job, this process takes every other job: none is
+    queued ahead for the helper, where this process could not take it."""
+    pids = share_work([(_pid_after, (1.0,))] + [(_pid_after, (0.15,))] * 4, helpers=1)
+    assert pids[0] != os.getpid() and pids[1:] == [os.getpid()] * 4
 
 
 def test_share_work_edge_cases():
@@ -78,3 +92,44 @@ def test_local_workers_keep_their_thread_share_after_numba_runs():
         ex.close()
     share = max(1, cpu_count() // 2)
     assert got == [(share, share)] * 4
+
+
+def _parent_pid(_):
+    import os
+
+    return os.getppid()
+
+
+@pytest.mark.skipif(cpu_count() < 2, reason="one core: no worker pool")
+def test_prestarted_fork_server_is_the_one_the_pool_forks_from(monkeypatch):
+    """``python -m bench run`` starts the fork server before its own imports; the pool built later
+    must fork its workers from that server rather than start another."""
+    from multiprocessing import forkserver
+
+    from bench import executors
+
+    forkserver._forkserver._stop()  # a server left by an earlier test would hide a prestart that did nothing
+    assert forkserver._forkserver._forkserver_pid is None
+    assert executors.prestart_local_workers() is True
+    server = forkserver._forkserver._forkserver_pid
+    assert server is not None
+    ex = executors.LocalExecutor(2)
+    try:
+        parents = {ppid for _, ppid in ex.map(_parent_pid, [0, 1, 2])}
+    finally:
+        ex.close()
+    assert parents == {server} and forkserver._forkserver._forkserver_pid == server
+    monkeypatch.setattr(executors, "cpu_count", lambda: 1)
+    assert executors.prestart_local_workers() is False
+
+
+def test_run_reads_the_suites_executor_kind_before_validating(tmp_path):
+    from bench.__main__ import _suite_executor_kind
+
+    (tmp_path / "serial.yaml").write_text("name: s\nexecutor: {kind: serial}\n")
+    (tmp_path / "bare.yaml").write_text("name: s\n")
+    (tmp_path / "broken.yaml").write_text("name: [unclosed\n")
+    assert _suite_executor_kind(tmp_path / "serial.yaml") == "serial"
+    assert _suite_executor_kind(tmp_path / "bare.yaml") == "local"
+    assert _suite_executor_kind(tmp_path / "broken.yaml") == "local"  # the validation reports it
+    assert _suite_executor_kind(tmp_path / "missing.yaml") == "local"

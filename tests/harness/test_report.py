@@ -185,3 +185,35 @@ def test_selected_seed_routes_read_only_the_selected_seed():
     assert table.to_dict("records") == [{"metric": "instances/f1", "route": "cnn · modisco", "rest_both": 0.9},
                                         {"metric": "motifs/n_recovered", "route": "cnn · modisco", "rest_both": 3.0}]
     assert selected_seed_routes(pd.DataFrame(rows), pd.DataFrame()).empty
+
+
+def test_fit_margins_keeps_labels_and_titles_inside_the_figure_and_off_other_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bench.report_figures import fit_margins
+
+    fig, axes = plt.subplots(2, 3, figsize=(8, 5), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_xticks(range(3), ["a_long_simulation_name_x", "b", "c"], rotation=30, ha="right")
+        ax.set_yticks([0, 1_000_000])
+        ax.set_title("a panel title")
+    axes[1, 2].axis("off")
+    fig.suptitle("a suptitle")
+    fit_margins(fig, axes, bottom=0.1)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend_band = 0.1 * fig.bbox.height
+    suptitle = fig._suptitle.get_window_extent(renderer)
+    used = [ax for ax in axes.ravel() if ax.axison]
+    for ax in used:
+        for text in ax.get_xticklabels() + ax.get_yticklabels() + [ax.title]:
+            box = text.get_window_extent(renderer)
+            assert box.x0 >= -1 and box.x1 <= fig.bbox.x1 + 1 and box.y0 >= legend_band - 1, text.get_text()
+            assert not box.overlaps(suptitle), text.get_text()
+            for other in used:
+                if other is not ax:
+                    assert not box.overlaps(other.get_window_extent(renderer)), text.get_text()
+    plt.close(fig)
