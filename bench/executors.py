@@ -64,8 +64,11 @@ def _init_worker(threads: int):
     # sets the process's OpenMP thread count whenever it runs, and torch uses that count too, so
     # an unset numba would turn every worker's torch multi-threaded after its first FIMO scan
     # (two workers x two threads on two cores: training ran 3-7x slower).
+    import gc
     import sys
 
+    # what the fork server preloaded lives as long as the worker: full collections need not walk it
+    gc.freeze()
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if "numba" in sys.modules:
         # numba refuses a changed NUMBA_NUM_THREADS once its pool is up; it takes a smaller share

@@ -6,6 +6,7 @@ interpretations when a cache folder is given); nothing is typed in by hand.
 
 from __future__ import annotations
 
+import gc
 import html
 import json
 import logging
@@ -91,24 +92,15 @@ def route(df: pd.DataFrame) -> pd.Series:
 
 def metric_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """For each metric, route × simulation with mean ± sd over seeds (ok rows only)."""
-    ok = df[df.status == "ok"].copy()
-    ok["route"] = route(ok)
-    tables = {}
-    for metric, sub in ok.groupby("metric", sort=True):
-        g = sub.groupby(["route", "simulation"])["value"]
-        mean, sd, n = g.mean().unstack(), g.std().unstack(), g.count().unstack()
-        cells = mean.copy().astype(object)
-        for r in mean.index:
-            for c in mean.columns:
-                m = mean.loc[r, c]
-                if pd.isna(m):
-                    cells.loc[r, c] = ""
-                elif n.loc[r, c] > 1 and not pd.isna(sd.loc[r, c]):
-                    cells.loc[r, c] = f"{m:.3g} ± {sd.loc[r, c]:.2g}"
-                else:
-                    cells.loc[r, c] = f"{m:.3g}"
-        tables[metric] = cells
-    return tables
+    ok = df[df.status == "ok"]
+    if ok.empty:
+        return {}
+    stats = ok.assign(route=route(ok)).groupby(["metric", "route", "simulation"])["value"].agg(["mean", "std", "count"])
+    text = ["" if pd.isna(m) else f"{m:.3g} ± {sd:.2g}" if n > 1 and not pd.isna(sd) else f"{m:.3g}"
+            for m, sd, n in zip(stats["mean"], stats["std"], stats["count"])]
+    cells = pd.Series(text, index=stats.index, dtype=object)
+    return {metric: g.droplevel("metric").unstack("simulation").fillna("")
+            for metric, g in cells.groupby(level="metric", sort=True)}
 
 
 def unlearned_models(df: pd.DataFrame, threshold: float = UNLEARNED_AUROC) -> pd.DataFrame:
@@ -203,11 +195,20 @@ def family_figure(df: pd.DataFrame, family: str, title: str, out: Path) -> list[
     sim_pos = {s: i for i, s in enumerate(sims)}
     for ax, metric in zip(axes.ravel(), metrics):
         m = sub[sub.metric == metric]
+        # one collection for the seeds' points and one for the means: hundreds of small ones made
+        # drawing the figure several times slower
+        points, means = ([], [], []), ([], [], [])
         for (r, sim), g in m.groupby(["route", "simulation"], sort=False):
             x0 = sim_pos[sim] + offsets[r]
-            ax.scatter(x0 + jitter.uniform(-0.25, 0.25, len(g)) * step, g.value, s=9, color=palette[r], alpha=0.55,
-                       linewidths=0)
-            ax.scatter([x0], [g.value.mean()], marker="_", s=90, color=palette[r], linewidths=2)
+            points[0].extend(x0 + jitter.uniform(-0.25, 0.25, len(g)) * step)
+            points[1].extend(g.value)
+            points[2].extend([palette[r]] * len(g))
+            means[0].append(x0)
+            means[1].append(g.value.mean())
+            means[2].append(palette[r])
+        if means[0]:
+            ax.scatter(points[0], points[1], s=9, c=points[2], alpha=0.55, linewidths=0)
+            ax.scatter(means[0], means[1], marker="_", s=90, c=means[2], linewidths=2)
         ax.set_xticks(range(len(sims)), sims)
         ax.set_xlim(-0.5, len(sims) - 0.5)
         ax.set_title(metric, fontsize=10)
@@ -319,6 +320,7 @@ def _cached_table(name: str, make, df: pd.DataFrame, cache_root: Path):
 
 def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=None) -> Path:
     """Write ``README.md``, ``index.html``, ``tables/*.csv`` and ``figures/*.{png,pdf}``; returns index.html."""
+    gc.freeze()  # as in run_suite: the objects alive now outlive the report, and full collections skip them
     out = Path(out_dir)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(parents=True, exist_ok=True)

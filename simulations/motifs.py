@@ -173,12 +173,15 @@ def jaspar_motif(query: str, release: str = DEFAULT_JASPAR_RELEASE, name: str | 
     if not isinstance(query, str) or not query.strip():
         raise MotifError(f"a JASPAR motif is named by a TF name or matrix id, got {query!r}")
     query = query.strip()
+    if _MATRIX_ID.match(query) and "." in query:
+        # a specific (possibly older) version: fetched directly, without the index of every motif
+        # (about 2 s to build in each new process)
+        matrix_id, tf_name, counts = _jaspar_fetch(query.upper(), release)
+        return from_counts(name or tf_name, counts, {"jaspar": matrix_id, "tf": tf_name, "release": release})
     index = _jaspar_index(release)
     if _MATRIX_ID.match(query):
         key = query.upper()
-        if "." in key:
-            matrix_id = key  # a specific (possibly older) version
-        elif key in index:
+        if key in index:
             matrix_id = index[key][0][0]
         else:
             raise MotifError(f"JASPAR ({release}) CORE vertebrates has no matrix {query!r}")

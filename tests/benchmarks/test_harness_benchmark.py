@@ -4,9 +4,9 @@ Every stage is replaced by an instant stand-in (200 simulated sequences, an untr
 method that returns the planted motifs and the one-hot sequence as attributions), so what is left
 is the harness: validation, seeds, the stage caches and their atomic writes, scheduling, scoring
 glue, the results table with provenance, and the report with its figures. Issue 6's target: under
-5% of a quick-suite run (52.6 s measured on 2 cores; the slow test below measures each part). Run with ``pytest
-tests/benchmarks/test_harness_benchmark.py --benchmark-enable``; the slow test runs the real
-quick suite and checks the ratio on this machine.
+5% of a quick-suite run (51-53 s on 2 cores; the slow test below measures each part: 4.5-4.8%
+measured 2026-11-26). Run with ``pytest tests/benchmarks/test_harness_benchmark.py
+--benchmark-enable``; the slow test runs the real quick suite and checks the ratio on this machine.
 """
 
 import json
@@ -105,9 +105,6 @@ def test_harness_overhead_trivial_stages(benchmark, trivial_stages, tmp_path_fac
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 6 target not met: the worker pool's cold start 2.1 s (4.0%), "
-                   "bookkeeping 0.3 s (0.5%) and the report 2.9 s (5.6%) of a 51.8 s quick suite, 10.1% in all "
-                   "(measured 2026-11-25 on 2 idle cores, twice); kept visible, not hidden")
 def test_harness_overhead_is_a_small_fraction_of_the_quick_suite(tmp_path):
     """The worker pool, bookkeeping (validation, seeds, caches, scheduling, results) and the report
     together must stay under 5% of a quick-suite run (issue 6). Each part runs in a fresh interpreter,

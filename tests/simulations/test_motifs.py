@@ -82,6 +82,20 @@ def test_jaspar_by_name_and_id_offline():
     assert jaspar_motif("GATA1::TAL1").width == 17
 
 
+def test_jaspar_versioned_id_needs_no_index():
+    """A versioned matrix id is fetched directly: a new process (a worker, a report helper) need not
+    build the index of every JASPAR motif for it. The result equals the lookup through the name."""
+    from simulations.motifs import _jaspar_index
+
+    _jaspar_index.cache_clear()
+    e2f6 = jaspar_motif("MA0471.3", name="E2F6")
+    assert _jaspar_index.cache_info().misses == 0
+    assert e2f6.name == "E2F6" and e2f6.source["jaspar"] == "MA0471.3"
+    np.testing.assert_allclose(jaspar_motif("ma0080.7").pfm, jaspar_motif("SPI1").pfm)
+    with pytest.raises(MotifError, match="MA9999.1"):
+        jaspar_motif("MA9999.1")
+
+
 def test_jaspar_unknown_name_suggests_close_matches():
     with pytest.raises(MotifError, match=r"unknown motif 'TAL1::GATA1'.*GATA1"):
         jaspar_motif("TAL1::GATA1")
