@@ -62,10 +62,19 @@ def model_key(sim, model, seed: int, ds_key: str) -> tuple[str, int]:
     return stable_hash("model", code_version("models"), model.identity(), ds_key, model_seed), model_seed
 
 
-def method_key(method, m_key: str, interpret: dict) -> tuple[str, int]:
+def cell_seed(purpose: str, sim, seed: int, model=None) -> int:
+    """The seed of one use within a cell (``"interpret"``: which sequences every method reads;
+    ``"method"``: the methods' shuffles; ``"syntax"``: the in-silico experiments).
+
+    Like the dataset and model seeds it hashes the cell's identity only, never a stage key: a code
+    change that leaves a stage's output alone must not move the seeds downstream of it.
+    """
+    return derive_seed(purpose, sim.identity(), *([model.identity()] if model is not None else []), seed)
+
+
+def method_key(method, m_key: str, interpret: dict, method_seed: int) -> tuple[str, int]:
     # one seed for every method of a cell: the attribution routes shuffle the same references, so
     # DeepLiftSHAP and IG are compared on equal terms and MoDISco reads the scored DeepLiftSHAP maps
-    method_seed = derive_seed("method", m_key)
     version = code_version("bench/methods", "models")
     return stable_hash("interpretation", version, method.identity(), m_key, interpret, method_seed), method_seed
 
@@ -154,7 +163,7 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
             rows.append(row(**base, method="(model)", metric=f"prediction/{name}", value=value))
 
     # ---- the sequences every method interprets
-    index = registry.interpret_index(ds, task.interpret, derive_seed("interpret", task.ds_key))
+    index = registry.interpret_index(ds, task.interpret, cell_seed("interpret", task.simulation, task.seed))
     truth = ds.truth_for(index)
     x = ds.x[index].astype(np.float32)
 
@@ -166,7 +175,8 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
         if reason:
             rows.append(row(**mbase, metric="(method)", status="skipped", reason=reason))
             continue
-        i_key, i_seed = method_key(method, m_key, task.interpret)
+        i_key, i_seed = method_key(method, m_key, task.interpret,
+                                   cell_seed("method", task.simulation, task.seed, task.model))
         try:
             path = cache.get_or_compute(
                 "interpretation", i_key,
@@ -190,7 +200,8 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
                        interpretations, ds, truth, x, task.metrics))
     if "syntax" in task.metrics:
         rows.extend(_score(registry.score_syntax, dict(base, method="(in silico)", method_params=""),
-                           trained, ds, truth, x, task.metrics, seed=derive_seed("syntax", m_key)))
+                           trained, ds, truth, x, task.metrics,
+                           seed=cell_seed("syntax", task.simulation, task.seed, task.model)))
     return rows
 
 

@@ -62,11 +62,36 @@ def test_keys_cannot_escape_the_cache(tmp_path):
 
 def test_methods_of_a_cell_share_their_seed():
     """Every route of a cell sees the same shuffled references; the cache keys still differ."""
-    from bench.runner import method_key
+    from bench.runner import cell_seed, method_key
     from bench.suite import load_suite
     suite = load_suite("suites/quick.yaml")
-    methods = suite.methods
-    keys = [method_key(m, "model-key", {"n_sequences": 10}) for m in methods]
-    assert len({seed for _, seed in keys}) == 1
+    methods, sim, model = suite.methods, suite.simulations[0], suite.models[0]
+    seed = cell_seed("method", sim, 0, model)
+    keys = [method_key(m, "model-key", {"n_sequences": 10}, seed) for m in methods]
+    assert len({s for _, s in keys}) == 1
     assert len({key for key, _ in keys}) == len(methods)
-    assert method_key(methods[0], "other-model", {"n_sequences": 10})[1] != keys[0][1]
+    assert cell_seed("method", sim, 1, model) != seed
+    assert cell_seed("method", sim, 0, suite.models[1]) != seed
+
+
+def test_seeds_do_not_move_with_code_versions(monkeypatch):
+    """A code change bumps the stage keys (so caches are recomputed) but no seed: the same suite then
+    simulates, trains on and interprets the same sequences, and results change only where the code's
+    output does. (Seeds once hashed stage keys, which carry code versions: editing the simulator
+    without changing a sequence moved every interpreted subset.)"""
+    from bench import runner
+    from bench.suite import load_suite
+    suite = load_suite("suites/quick.yaml")
+    sim, model = suite.simulations[0], suite.models[0]
+
+    def everything():
+        ds_key, data_seed = runner.dataset_key(sim, 0)
+        m_key, model_seed = runner.model_key(sim, model, 0, ds_key)
+        seeds = [data_seed, model_seed] + [runner.cell_seed(p, sim, 0, model) for p in ("method", "syntax")]
+        return (ds_key, m_key), seeds + [runner.cell_seed("interpret", sim, 0)]
+
+    keys, seeds = everything()
+    monkeypatch.setattr(runner, "code_version", lambda *paths: "another version")
+    other_keys, other_seeds = everything()
+    assert other_seeds == seeds
+    assert all(a != b for a, b in zip(keys, other_keys))
