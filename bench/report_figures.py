@@ -88,7 +88,7 @@ def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str
                     ax.axis("off")
         fig.suptitle(f"{title} / {sim} (seed {seed}): planted motifs and what each route discovered", fontsize=9)
         # fixed margins: tight_layout over dozens of logo axes costs more than drawing them
-        fig.subplots_adjust(left=0.16, right=0.99, bottom=0.03, top=1 - 0.45 / fig.get_figheight(),
+        fig.subplots_adjust(left=0.16, right=0.99, bottom=0.03, top=1 - 0.7 / fig.get_figheight(),
                             wspace=0.25, hspace=0.9)
         path = _save(fig, out / f"logos_{sim}.png")
         figures[f"Motif logos: {sim}"] = path
