@@ -338,12 +338,10 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
             for fam in families]
     jobs.append((syntax_curve_figure, (df, title, out / "figures")))
     if cache_root is not None:
-        from .report_figures import (argminn_example_figures, ceiling_shortfall, motif_logo_figures,
-                                     seed_selection_table, simulation_ceilings, training_curve_figures)
+        from .report_figures import (argminn_example_figures, model_tables, motif_logo_figures,
+                                     training_curve_figures)
 
-        jobs.append((_cached_table, ("seed selected on validation", seed_selection_table, df, Path(cache_root))))
-        jobs.append((_cached_table, ("ceiling set by the simulation", simulation_ceilings, df, Path(cache_root))))
-        jobs.append((_cached_table, ("shortfall from the ceiling", ceiling_shortfall, df, Path(cache_root))))
+        jobs.append((_cached_table, ("seed selection, ceilings and shortfall", model_tables, df, Path(cache_root))))
         jobs += [(_cached_figures, (f"{name}: {sim}", draw, df[df.simulation == sim], Path(cache_root),
                                     out / "figures", title))
                  for name, draw in (("logos", motif_logo_figures), ("ARGMINN examples", argminn_example_figures),
@@ -355,10 +353,10 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     curves = drawn[len(families)]
     if curves:
         extra["Syntax: spacing curves of planted pairs"] = curves[0]
-    n_tables = 3 if cache_root is not None else 0
-    tables_read = drawn[len(families) + 1:len(families) + 1 + n_tables] or [None] * 3
-    selection, ceilings, shortfall = [pd.DataFrame() if t is None else t for t in tables_read]
-    for more in drawn[len(families) + 1 + n_tables:]:
+    n_table_jobs = 1 if cache_root is not None else 0
+    tables_read = drawn[len(families) + 1] if n_table_jobs else None
+    selection, ceilings, shortfall = tables_read or (pd.DataFrame(),) * 3
+    for more in drawn[len(families) + 1 + n_table_jobs:]:
         extra.update(more)
     selected_routes = selected_seed_routes(df, selection)
     for name, table in (("seed_selected_on_validation", selection), ("simulation_ceilings", ceilings),

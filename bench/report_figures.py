@@ -321,7 +321,31 @@ def seed_selection_table(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
     return pd.DataFrame(out, columns=columns)
 
 
-def simulation_ceilings(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
+class HeldOutSplits:
+    """Cached datasets' test splits with their likelihood-ratio scores, each loaded and scored once
+    however many tables and models read it."""
+
+    def __init__(self, cache_root: Path):
+        self.cache_root = Path(cache_root)
+        self._loaded = {}
+
+    def get(self, dataset_key: str):
+        """``(dataset, test index, likelihood-ratio scores of the test split)``, or None when not cached."""
+        from simulations.dataset import SimulatedDataset
+
+        from .metrics.prediction import likelihood_ratio_scores
+
+        if dataset_key not in self._loaded:
+            ds_dir = self.cache_root / "dataset" / dataset_key / "dataset"
+            if not dataset_key or not ds_dir.exists():
+                return None
+            ds = SimulatedDataset.load(ds_dir)
+            test = ds.splits["test"]
+            self._loaded[dataset_key] = (ds, test, likelihood_ratio_scores(ds.spec, ds.x[test]))
+        return self._loaded[dataset_key]
+
+
+def simulation_ceilings(df: pd.DataFrame, cache_root: Path, splits: HeldOutSplits | None = None) -> pd.DataFrame:
     """Per simulation, the best auROC its test split allows, beside each model's mean test auROC.
 
     Two oracles score each cached dataset's test split: the likelihood ratio of the generative model
@@ -331,19 +355,18 @@ def simulation_ceilings(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
     per simulation: ``simulation, n_datasets, ceiling_likelihood_ratio, ceiling_planted_content``, one
     column per model, and ``paper_argminn``; empty when no dataset is cached.
     """
-    from simulations.dataset import SimulatedDataset
-
     from .metrics.prediction import held_out_ceilings
     from .paper import PAPER
 
+    splits = splits or HeldOutSplits(cache_root)
     ceilings = []
     for lab, keys in stage_keys(df, "runtime_s/train"):
-        ds_dir = cache_root / "dataset" / keys.get("dataset_key", "") / "dataset"
-        if "dataset_key" not in keys or not ds_dir.exists() or \
-                any(c["dataset_key"] == keys["dataset_key"] for c in ceilings):
+        key = keys.get("dataset_key", "")
+        if any(c["dataset_key"] == key for c in ceilings) or (split := splits.get(key)) is None:
             continue
-        ceilings.append({"simulation": lab["simulation"], "dataset_key": keys["dataset_key"],
-                         **held_out_ceilings(SimulatedDataset.load(ds_dir))})
+        ds, _, ratio_scores = split
+        ceilings.append({"simulation": lab["simulation"], "dataset_key": key,
+                         **held_out_ceilings(ds, ratio_scores)})
     if not ceilings:
         return pd.DataFrame()
     ok = df[(df.status == "ok") & (df.metric == "prediction/auroc")]
@@ -361,7 +384,8 @@ def simulation_ceilings(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def ceiling_shortfall(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
+def ceiling_shortfall(df: pd.DataFrame, cache_root: Path, selection: pd.DataFrame | None = None,
+                      splits: HeldOutSplits | None = None) -> pd.DataFrame:
     """Where each model's seed selected on validation falls short of the likelihood-ratio ceiling.
 
     On that seed's test split, the model's logits and the likelihood ratio
@@ -369,34 +393,29 @@ def ceiling_shortfall(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
     grouped by their weakest planted site (:mod:`bench.metrics.shortfall`). ``gap`` = ceiling − auROC
     is the sum of the ``gap: <group>`` columns (each the group's share of positives times the two
     scorers' difference on it); the auROC of the model and of the ceiling are also given for the
-    positives whose weakest site is in the bottom quarter and in the top half. Returns one row per
+    positives whose weakest site is in the bottom quarter and in the top half. ``selection`` is
+    :func:`seed_selection_table`'s result, computed here when not given. Returns one row per
     simulation and model; empty when no model or dataset is cached.
     """
     import models
-    from simulations.dataset import SimulatedDataset
 
-    from .metrics.prediction import likelihood_ratio_scores
     from .metrics.shortfall import (NO_SITE, SITE_STRENGTH_GROUPS, auroc_by_positive_group, site_strength_groups,
                                     weakest_site_quantile)
 
-    selection = seed_selection_table(df, cache_root)
-    if selection.empty:
-        return pd.DataFrame()
+    selection = seed_selection_table(df, cache_root) if selection is None else selection
+    splits = splits or HeldOutSplits(cache_root)
     keys = {(lab["simulation"], lab["model"], lab["seed"]): k for lab, k in stage_keys(df, "runtime_s/train")}
     groups_shown = [name for name, _ in SITE_STRENGTH_GROUPS] + [NO_SITE]
-    ratios, rows = {}, []
+    rows = []
     for sel in selection.itertuples():
         k = keys.get((sel.simulation, sel.model, sel.selected_seed), {})
         model_file = cache_root / "model" / k.get("model_key", "") / "model.pt"
-        ds_dir = cache_root / "dataset" / k.get("dataset_key", "") / "dataset"
-        if not {"model_key", "dataset_key"} <= set(k) or not model_file.exists() or not ds_dir.exists():
+        split = splits.get(k.get("dataset_key", ""))
+        if "model_key" not in k or not model_file.exists() or split is None:
             continue
-        ds = SimulatedDataset.load(ds_dir)
-        test = ds.splits["test"]
-        if k["dataset_key"] not in ratios:
-            ratios[k["dataset_key"]] = likelihood_ratio_scores(ds.spec, ds.x[test])
+        ds, test, ratio_scores = split
         model, _ = models.load_model(model_file)
-        scores = {"model": models.predict(model, ds.x[test]), "ceiling": ratios[k["dataset_key"]]}
+        scores = {"model": models.predict(model, ds.x[test]), "ceiling": ratio_scores}
         groups = site_strength_groups(weakest_site_quantile(ds.instances, test))
         split = auroc_by_positive_group(ds.y[test], scores, groups).set_index("group")
         if split.empty:
@@ -413,6 +432,15 @@ def ceiling_shortfall(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
                 row[f"{group}: {name}"] = round(float(split[name].get(group, float("nan"))), 3)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def model_tables(df: pd.DataFrame, cache_root: Path) -> tuple:
+    """The seed selection, the simulation ceilings and the shortfall, in one pass over the cache: the
+    model histories are read once and each test split is loaded and scored once."""
+    selection = seed_selection_table(df, cache_root)
+    splits = HeldOutSplits(cache_root)
+    return (selection, simulation_ceilings(df, cache_root, splits),
+            ceiling_shortfall(df, cache_root, selection, splits))
 
 
 def training_curve_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:

@@ -176,31 +176,29 @@ def jaspar_motif(query: str, release: str = DEFAULT_JASPAR_RELEASE, name: str | 
     if _MATRIX_ID.match(query) and "." in query:
         # a specific (possibly older) version: fetched directly, without the index of every motif
         # (about 2 s to build in each new process)
-        matrix_id, tf_name, counts = _jaspar_fetch(query.upper(), release)
-        return from_counts(name or tf_name, counts, {"jaspar": matrix_id, "tf": tf_name, "release": release})
+        return _from_jaspar(query.upper(), release, name)
     index = _jaspar_index(release)
     if _MATRIX_ID.match(query):
         key = query.upper()
-        if key in index:
-            matrix_id = index[key][0][0]
-        else:
+        if key not in index:
             raise MotifError(f"JASPAR ({release}) CORE vertebrates has no matrix {query!r}")
-    else:
-        hits = index.get(query.upper())
-        if not hits:
-            names = sorted({n for _, n in (e for v in index.values() for e in v)})
-            close = difflib.get_close_matches(query.upper(), [n.upper() for n in names], n=5, cutoff=0.6)
-            upper_to_name = {n.upper(): n for n in names}
-            suggestion = ", ".join(upper_to_name[c] for c in close) or "none"
-            raise MotifError(
-                f"unknown motif {query!r}: no JASPAR ({release}) CORE vertebrate motif has that name "
-                f"or matrix id; close names: {suggestion}"
-            )
-        matrix_id = sorted(set(h[0] for h in hits))[0]
+        return _from_jaspar(index[key][0][0], release, name)
+    hits = index.get(query.upper())
+    if not hits:
+        names = sorted({n for _, n in (e for v in index.values() for e in v)})
+        close = difflib.get_close_matches(query.upper(), [n.upper() for n in names], n=5, cutoff=0.6)
+        upper_to_name = {n.upper(): n for n in names}
+        suggestion = ", ".join(upper_to_name[c] for c in close) or "none"
+        raise MotifError(
+            f"unknown motif {query!r}: no JASPAR ({release}) CORE vertebrate motif has that name "
+            f"or matrix id; close names: {suggestion}"
+        )
+    return _from_jaspar(sorted(set(h[0] for h in hits))[0], release, name)
+
+
+def _from_jaspar(matrix_id: str, release: str, name: str | None) -> Motif:
     matrix_id, tf_name, counts = _jaspar_fetch(matrix_id, release)
-    return from_counts(
-        name or tf_name, counts, {"jaspar": matrix_id, "tf": tf_name, "release": release}
-    )
+    return from_counts(name or tf_name, counts, {"jaspar": matrix_id, "tf": tf_name, "release": release})
 
 
 # --------------------------------------------------------------------------- files

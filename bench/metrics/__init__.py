@@ -30,12 +30,11 @@ FAMILIES = {
 }
 
 __all__ = [
-    "FAMILIES", "aligned_pearson", "held_out_ceilings", "aligned_similarity", "attribution_scores", "benjamini_hochberg",
-    "curve_agreement", "informative_mask", "instance_scores", "interaction", "likelihood_ratio_oracle", "motif_assignment",
-    "motif_recovery",
-    "overlap_pairs", "pair_spacings", "paper_auprc", "passes_quality", "planted_content_oracle", "planted_mask",
-    "prediction_scores",
+    "FAMILIES", "aligned_pearson", "aligned_similarity", "attribution_scores", "benjamini_hochberg",
+    "curve_agreement", "held_out_ceilings", "informative_mask", "instance_scores", "interaction",
+    "likelihood_ratio_oracle", "motif_assignment", "motif_recovery", "overlap_pairs", "pair_spacings",
+    "paper_auprc", "passes_quality", "planted_content_oracle", "planted_mask", "prediction_scores",
     "quality_stats", "recovery_curve", "seed_stability", "sequence_counts", "sign_agreement", "similarity_matrix",
-    "spacing_curve", "spacing_grid", "spacing_histogram_distance", "tomtom_pvalues", "tomtom_qvalues", "topk_curve",
-    "trim_by_ic",
+    "spacing_curve", "spacing_grid", "spacing_histogram_distance", "tomtom_pvalues", "tomtom_qvalues",
+    "topk_curve", "trim_by_ic",
 ]

@@ -217,7 +217,7 @@ def likelihood_ratio_scores(spec, x) -> np.ndarray:
     return np.nan_to_num(by_label[0] - by_label[1], nan=0.0, posinf=1e300, neginf=-1e300)
 
 
-def likelihood_ratio_oracle(spec, x, y) -> float:
+def likelihood_ratio_oracle(spec, x, y, scores=None) -> float:
     """auROC of the reader that knows the generative model: the grammar, the PFMs and the background.
 
     Each sequence is scored by :func:`likelihood_ratio_scores`. Unlike :func:`planted_content_oracle`
@@ -232,6 +232,8 @@ def likelihood_ratio_oracle(spec, x, y) -> float:
         The sequences scored (e.g. the test split).
     y : (N,) in {0, 1}
         Their labels.
+    scores : (N,) float, optional
+        ``likelihood_ratio_scores(spec, x)`` when the caller has them already.
 
     Returns
     -------
@@ -246,14 +248,16 @@ def likelihood_ratio_oracle(spec, x, y) -> float:
         raise ValueError("y must hold labels in {0, 1} for at least one sequence")
     if y.min() == y.max():
         return float("nan")
-    score = likelihood_ratio_scores(resolved, x)
+    score = likelihood_ratio_scores(resolved, x) if scores is None else np.asarray(scores, dtype=float)
     return float(auroc_rows(score[None, :], (y == 1)[None, :])[0])
 
 
-def held_out_ceilings(ds) -> dict[str, float]:
+def held_out_ceilings(ds, ratio_scores=None) -> dict[str, float]:
     """Both oracles on a ``SimulatedDataset``'s test split: the likelihood ratio (a lower bound of the
     best auROC any model can reach) and the planted content, its rates fitted on train + valid (an upper
     bound where both classes draw the sequence from that content alike).
+
+    ``ratio_scores``: the test split's :func:`likelihood_ratio_scores`, when the caller has them already.
 
     Returns
     -------
@@ -261,5 +265,5 @@ def held_out_ceilings(ds) -> dict[str, float]:
     """
     test = ds.splits["test"]
     fit = np.concatenate([ds.splits["train"], ds.splits["valid"]])
-    return {"ceiling_likelihood_ratio": likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test]),
+    return {"ceiling_likelihood_ratio": likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test], ratio_scores),
             "ceiling_planted_content": planted_content_oracle(ds.instances, ds.y, fit, test)}
