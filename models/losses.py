@@ -10,6 +10,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from . import overlap_kernels
+
 
 def _check_acts_weights(acts: torch.Tensor, weight: torch.Tensor) -> None:
     if acts.ndim != 3:
@@ -49,17 +51,20 @@ def overlap_masses(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, to
 
 
 class _TopFilterPenalty(torch.autograd.Function):
-    """``Σ_{f,j} acts[n,f,j] · G[n,f,j]`` with ``G = K ⋆ onehot(top)``, per example.
+    """``Σ_{f,j} acts[n,f,j] · G[n,f,j]`` with ``G = K ⋆ onehot(top)``, per example, by dense convolutions.
 
     ``G[n, f, j]`` is what one unit of activation of filter f at j pays against the top filters
     around it, so ``G`` is also the gradient w.r.t. the activations: the backward needs no
     convolution for them, only the kernel's weight gradient (a correlation of the one-hot top map
-    with the activations).
+    with the activations). The form for GPUs; on CPU :class:`_TopFilterPenaltyLoops` is faster.
     """
 
     @staticmethod
-    def forward(ctx, acts, kernel, top):
+    def forward(ctx, acts, kernel):
         pad = (kernel.shape[2] - 1) // 2
+        # max(dim).indices returns the first maximal index, as the reference's argmax does for ties
+        # (incl. all-zero positions → filter 0), and is ~10x faster than argmax over the filter axis on CPU
+        top = acts.max(dim=1).indices  # (N, L')
         onehot = torch.zeros_like(acts).scatter_(1, top[:, None, :], 1.0)
         # conv1d with the kernel's roles swapped and flipped == conv_transpose1d, ~7x faster on CPU
         penalty_map = F.conv1d(onehot, kernel.transpose(0, 1).flip(2), padding=pad)
@@ -75,10 +80,39 @@ class _TopFilterPenalty(torch.autograd.Function):
         grad_kernel = None
         if ctx.needs_input_grad[1]:
             grad_kernel = torch.nn.grad.conv1d_weight(acts, ctx.kernel_shape, onehot * scale, padding=ctx.pad)
-        return grad_acts, grad_kernel, None
+        return grad_acts, grad_kernel
 
 
-def overlap_loss(acts: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+class _TopFilterPenaltyLoops(torch.autograd.Function):
+    """What :class:`_TopFilterPenalty` computes, by the compiled loops of :mod:`models.overlap_kernels`
+    (CPU only; they visit each position's top filter only, not all F of the one-hot map)."""
+
+    @staticmethod
+    def forward(ctx, acts, kernel):
+        acts_c = acts.detach().contiguous()
+        N, _, Lp = acts_c.shape
+        penalty = torch.empty_like(acts_c)
+        top = torch.empty(N, Lp, dtype=torch.int32)
+        kernel_gsf = kernel.detach().permute(0, 2, 1).contiguous()  # (F_top, 2W-1, F_other)
+        total = overlap_kernels.top_filter_penalty(acts_c.numpy(), kernel_gsf.numpy(), penalty.numpy(),
+                                                   top.numpy())
+        ctx.save_for_backward(acts_c, penalty, top)
+        ctx.width = kernel.shape[2]
+        return torch.from_numpy(total).to(acts.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        acts_c, penalty, top = ctx.saved_tensors
+        grad_acts = penalty * grad_out[:, None, None] if ctx.needs_input_grad[0] else None
+        grad_kernel = None
+        if ctx.needs_input_grad[1]:
+            scale = grad_out.detach().to(torch.float64).contiguous().numpy()
+            grad_gsf = overlap_kernels.kernel_gradient(acts_c.numpy(), top.numpy(), scale, ctx.width)
+            grad_kernel = torch.from_numpy(grad_gsf).permute(0, 2, 1).to(grad_out.dtype)
+        return grad_acts, grad_kernel
+
+
+def overlap_loss(acts: torch.Tensor, weight: torch.Tensor, implementation: str = "auto") -> torch.Tensor:
     """Filter-overlap loss, exact form of notes §3.2, vectorized.
 
     ``L(n) = 1/(L'·F·(2W-1)) Σ_i Σ_{f≠a(i)} Σ_δ [0≤i+δ<L'] r[i+δ,f] A_{a(i)}(δ) B_f(δ) / M`` with
@@ -88,7 +122,9 @@ def overlap_loss(acts: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     top filter is g is the cross-correlation ``(acts ⋆ K)[g, i]`` (zero padding gives the range
     indicator). Summed over positions, that equals ``Σ acts · G`` with ``G`` the transposed
     convolution of the one-hot top-filter map with K, which is computed once and is also the
-    activations' gradient. Cost: N·L'·F²·(2W-1) MACs forward, the same again for K's gradient.
+    activations' gradient. Only K's entries at each position's top filter are ever used, so the CPU
+    form adds one (2W-1)·F block of K per position (N·L'·F·(2W-1) additions forward, the same again
+    for K's gradient); the GPU form runs dense convolutions of the one-hot map, F times that work.
 
     Parameters
     ----------
@@ -96,21 +132,28 @@ def overlap_loss(acts: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         Post-ReLU, pre-BN activations r.
     weight : torch.Tensor, shape (F, C, W)
         The conv weights the activations came from (gradients flow through A, B and M).
+    implementation : {"auto", "loops", "convolution"}
+        "loops": the compiled CPU loops; "convolution": dense convolutions (any device); "auto":
+        loops for CPU tensors, convolutions otherwise. Both give the same values up to rounding.
 
     Returns
     -------
     torch.Tensor, shape (N,)
     """
     _check_acts_weights(acts, weight)
+    if implementation not in ("auto", "loops", "convolution"):
+        raise ValueError(f"implementation must be 'auto', 'loops' or 'convolution', got {implementation!r}")
+    if implementation == "auto":
+        implementation = "loops" if acts.device.type == "cpu" else "convolution"
+    if implementation == "loops" and acts.device.type != "cpu":
+        raise ValueError(f"implementation='loops' runs on CPU tensors only, got acts on {acts.device}")
     N, Fn, Lp = acts.shape
     W = weight.shape[2]
     A, B, M = overlap_masses(weight)
     off_diag = 1.0 - torch.eye(Fn, dtype=acts.dtype, device=acts.device)
-    kernel = A[:, None, :] * B[None, :, :] * off_diag[:, :, None]  # (F_top, F_other, 2W-1)
-    # max(dim).indices returns the first maximal index, as the reference's argmax does for ties
-    # (incl. all-zero positions → filter 0), and is ~10x faster than argmax over the filter axis on CPU
-    top = acts.detach().max(dim=1).indices  # (N, L')
-    total = _TopFilterPenalty.apply(acts, kernel, top)
+    kernel = (A[:, None, :] * B[None, :, :] * off_diag[:, :, None]).to(acts.dtype)  # (F_top, F_other, 2W-1)
+    penalty = _TopFilterPenaltyLoops if implementation == "loops" else _TopFilterPenalty
+    total = penalty.apply(acts, kernel)
     return total / (Lp * Fn * (2 * W - 1)) / M
 
 

@@ -7,32 +7,38 @@ from models.losses import (attention_entropy_loss, l1_loss, overlap_loss, overla
 from models.schedules import PAPER_L1, PAPER_OVERLAP, expand_schedule, ramp_end, weight_at
 
 
+IMPLEMENTATIONS = ["loops", "convolution"]
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("n,f,w,lp,seed", [(2, 3, 4, 12, 0), (3, 5, 6, 20, 1), (1, 8, 10, 30, 2), (2, 2, 1, 7, 3)])
-def test_overlap_loss_matches_bruteforce(n, f, w, lp, seed):
+def test_overlap_loss_matches_bruteforce(n, f, w, lp, seed, implementation):
     g = torch.Generator().manual_seed(seed)
     # sparse ReLU-like activations, some all-zero columns to exercise the argmax-on-zeros rule
     acts = torch.relu(torch.randn(n, f, lp, generator=g, dtype=torch.float64))
     acts[:, :, : lp // 4] = 0
     weight = torch.randn(f, 4, w, generator=g, dtype=torch.float64)
-    fast = overlap_loss(acts, weight)
+    fast = overlap_loss(acts, weight, implementation=implementation)
     slow = overlap_loss_bruteforce(acts, weight)
     assert fast.shape == (n,)
     np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=1e-6, atol=1e-12)
 
 
-def test_overlap_loss_float32_and_gradients():
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_overlap_loss_float32_and_gradients(implementation):
     g = torch.Generator().manual_seed(0)
     acts = torch.relu(torch.randn(2, 4, 25, generator=g)).requires_grad_()
     weight = torch.randn(4, 4, 5, generator=g).requires_grad_()
-    loss = overlap_loss(acts, weight)
+    loss = overlap_loss(acts, weight, implementation=implementation)
     np.testing.assert_allclose(loss.detach().numpy(), overlap_loss_bruteforce(acts.detach(), weight.detach()).numpy(),
                                rtol=1e-5)
     loss.sum().backward()
     assert torch.isfinite(acts.grad).all() and torch.isfinite(weight.grad).all() and weight.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("n,f,w,lp,seed", [(2, 3, 4, 12, 0), (1, 5, 3, 15, 1)])
-def test_overlap_loss_gradients_match_bruteforce(n, f, w, lp, seed):
+def test_overlap_loss_gradients_match_bruteforce(n, f, w, lp, seed, implementation):
     """The hand-written backward (activations and conv weights, incl. M) against autograd through the
     literal loop; ties at all-zero positions are included (the top filter is piecewise constant)."""
     g = torch.Generator().manual_seed(seed)
@@ -41,7 +47,7 @@ def test_overlap_loss_gradients_match_bruteforce(n, f, w, lp, seed):
     weight = torch.randn(f, 4, w, generator=g, dtype=torch.float64)
     upstream = torch.rand(n, generator=g, dtype=torch.float64)  # a non-uniform weighting of examples
     grads = []
-    for loss_fn in (overlap_loss, overlap_loss_bruteforce):
+    for loss_fn in (lambda a, wt: overlap_loss(a, wt, implementation=implementation), overlap_loss_bruteforce):
         a, wt = acts.clone().requires_grad_(), weight.clone().requires_grad_()
         (loss_fn(a, wt) * upstream).sum().backward()
         grads.append((a.grad, wt.grad))
@@ -49,10 +55,33 @@ def test_overlap_loss_gradients_match_bruteforce(n, f, w, lp, seed):
         np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=1e-9, atol=1e-12)
 
 
-def test_overlap_loss_zero_when_one_filter_fires():
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_overlap_loss_zero_when_one_filter_fires(implementation):
     acts = torch.zeros(1, 3, 10)
     acts[0, 0, 4] = 2.0  # only the top filter fires: no other-filter mass anywhere
-    assert float(overlap_loss(acts, torch.ones(3, 4, 3))) == 0.0
+    assert float(overlap_loss(acts, torch.ones(3, 4, 3), implementation=implementation)) == 0.0
+
+
+def test_overlap_loss_implementations_agree_at_paper_size():
+    """The CPU loops and the dense convolutions on a paper-sized float32 batch (F=8, W=10, L'=491):
+    values, both gradients, and a non-contiguous activation tensor (the loops copy it)."""
+    g = torch.Generator().manual_seed(0)
+    acts = torch.relu(torch.randn(16, 491, 8, generator=g)).transpose(1, 2)  # (N, F, L'), not contiguous
+    weight = torch.randn(8, 4, 10, generator=g)
+    upstream = torch.rand(16, generator=g)
+    out = {}
+    for implementation in IMPLEMENTATIONS:
+        a, wt = acts.clone().requires_grad_(), weight.clone().requires_grad_()
+        loss = overlap_loss(a, wt, implementation=implementation)
+        (loss * upstream).sum().backward()
+        out[implementation] = (loss.detach(), a.grad, wt.grad)
+    for loops, conv in zip(out["loops"], out["convolution"]):
+        np.testing.assert_allclose(loops.numpy(), conv.numpy(), rtol=2e-5, atol=1e-9 * float(conv.abs().max()))
+
+
+def test_overlap_loss_rejects_unknown_implementation():
+    with pytest.raises(ValueError, match="implementation"):
+        overlap_loss(torch.zeros(1, 3, 10), torch.ones(3, 4, 3), implementation="fft")
 
 
 def test_overlap_loss_rejects_bad_shapes():
