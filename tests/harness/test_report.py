@@ -132,6 +132,31 @@ def test_simulation_ceilings_read_each_cached_dataset_once(tmp_path):
     assert simulation_ceilings(pd.DataFrame(rows), tmp_path / "elsewhere").empty
 
 
+def test_ceiling_tables_leave_out_only_a_grammar_without_a_likelihood_ratio(tmp_path, caplog):
+    """A grammar whose classes are not labelled 0 and 1 (here all 1) has no likelihood-ratio ceiling: its dataset is
+    left out with a warning naming it, and the other grammar's rows stay."""
+    from bench.report_figures import HeldOutSplits, ceiling_shortfall, simulation_ceilings
+    from simulations import simulate
+    from tests.specs import lone_motif_spec
+
+    graded = lone_motif_spec({"consensus": "ACGTTGCAGGTC"}, name="graded")
+    graded["classes"][1]["label"] = 1  # every class a positive: trainable, but nothing to tell apart
+    simulate(lone_motif_spec({"consensus": "ACGTTGCAGGTC"}), 300, seed=0).save(tmp_path / "dataset" / "d0" / "dataset")
+    simulate(graded, 300, seed=0).save(tmp_path / "dataset" / "d1" / "dataset")
+    rows = []
+    for sim, key in (("spi1_single", "d0"), ("graded", "d1")):
+        detail = json.dumps({"model_key": f"m_{key}", "dataset_key": key})
+        rows += [_row(sim, "cnn", 0, "(model)", "prediction/auroc", 0.8),
+                 _row(sim, "cnn", 0, "(model)", "runtime_s/train", 1.0, detail=detail)]
+    splits = HeldOutSplits(tmp_path)
+    with caplog.at_level("WARNING", logger="bench.report_figures"):
+        table = simulation_ceilings(pd.DataFrame(rows), tmp_path, splits)
+    assert list(table.simulation) == ["spi1_single"]
+    assert "graded" in caplog.text and "labelled 0 and 1" in caplog.text
+    assert splits.get("d1") is None
+    assert ceiling_shortfall(pd.DataFrame(rows), tmp_path, pd.DataFrame(), splits).empty
+
+
 def test_ceiling_shortfall_splits_the_selected_seeds_gap(tmp_path):
     """The gap of the seed selected on validation to the likelihood ratio, on its own test split, equals
     the sum of its parts by weakest-site group; a model whose cache entry is gone is left out."""
