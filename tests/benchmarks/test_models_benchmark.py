@@ -1,9 +1,16 @@
 """Model training throughput and the overlap loss's cost (issue 3).
 
 Targets: the overlap loss ≤ 10 % of an ARGMINN training step at F = 8 (L = 500, batch 128), and a
-40-epoch paper-setting run (100 batches of 128) under 5 minutes on 2 cores.
+40-epoch paper-setting run (100 batches of 128) under 5 minutes on 2 cores. The loss's memory, what it
+holds for the backward and its peak, is checked at F = 8 and 32 by plain tests here.
 Run with ``pytest tests/benchmarks/test_models_benchmark.py --benchmark-enable``.
 """
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,3 +89,47 @@ def test_overlap_loss_memory(n_filters):
           f"({extra / (acts.numel() * acts.element_size()):.2f}x the activations)")
     assert extra <= 2.5 * acts.numel() * acts.element_size()
     loss.backward()
+
+
+# Peak resident memory of one forward + backward, above what was resident before it, in a fresh
+# process: large blocks are mmapped (MALLOC_MMAP_THRESHOLD_) so that a freed block leaves the
+# resident set at once, and the kernel's high-water mark is reset just before the call.
+_PEAK_SCRIPT = """
+import json, re, sys, torch
+from models.losses import overlap_loss
+
+def resident(field):
+    return int(re.search(field + r":\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
+
+out = []
+for implementation in ("loops", "convolution"):
+    for n_filters in (8, 32):
+        g = torch.Generator().manual_seed(0)
+        acts = torch.relu(torch.randn(128, n_filters, 491, generator=g)).requires_grad_()
+        weight = torch.randn(n_filters, 4, 10, generator=g).requires_grad_()
+        overlap_loss(acts, weight, implementation=implementation).mean().backward()  # compile, warm
+        acts.grad = weight.grad = None
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        before = resident("VmRSS")
+        overlap_loss(acts, weight, implementation=implementation).mean().backward()
+        out.append({"implementation": implementation, "F": n_filters, "peak": resident("VmHWM") - before,
+                    "acts": acts.numel() * acts.element_size()})
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(not os.access("/proc/self/clear_refs", os.W_OK), reason="needs Linux's peak-RSS reset")
+def test_overlap_loss_peak_memory():
+    """Peak memory of the loss's forward + backward, the activations' gradient included: the CPU loops
+    stay near 2x the activations at F=8 and F=32 (the penalty map and the gradient); the dense form
+    needs the one-hot map and its scaled copy besides."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
+    done = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT], env=env, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], check=True)
+    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    for r in rows:
+        print(f"{r['implementation']} F={r['F']}: peak {r['peak'] / 2**20:.1f} MiB "
+              f"({r['peak'] / r['acts']:.2f}x the activations)")
+    loops = [r for r in rows if r["implementation"] == "loops"]
+    assert all(r["peak"] <= 2.5 * r["acts"] for r in loops), loops
