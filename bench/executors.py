@@ -6,9 +6,11 @@ All three take the same picklable task list and a top-level function, and yield
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
 
@@ -17,6 +19,24 @@ def cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux
         return os.cpu_count() or 1
+
+
+@contextmanager
+def frozen_heap():
+    """``gc.freeze()`` for the duration (a context manager or a decorator).
+
+    What is alive when a run or a report starts (torch, pandas, the stages) outlives it, so full
+    collections need not walk it again (each costs ~0.1 s with torch loaded). The outermost use
+    unfreezes on exit, so that a long session calling runs one after another does not keep the
+    objects of earlier ones out of collection.
+    """
+    outermost = gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if outermost:
+            gc.unfreeze()
 
 
 # what every worker imports anyway; the fork server imports them once for all workers
@@ -64,7 +84,6 @@ def _init_worker(threads: int):
     # sets the process's OpenMP thread count whenever it runs, and torch uses that count too, so
     # an unset numba would turn every worker's torch multi-threaded after its first FIMO scan
     # (two workers x two threads on two cores: training ran 3-7x slower).
-    import gc
     import sys
 
     # what the fork server preloaded lives as long as the worker: full collections need not walk it

@@ -6,7 +6,6 @@ interpretations when a cache folder is given); nothing is typed in by hand.
 
 from __future__ import annotations
 
-import gc
 import html
 import json
 import logging
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .executors import share_work
+from .executors import frozen_heap, share_work
 
 FAMILY_TITLES = {
     "prediction": "Prediction on held-out sequences",
@@ -318,9 +317,9 @@ def _cached_table(name: str, make, df: pd.DataFrame, cache_root: Path):
         return None
 
 
+@frozen_heap()
 def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=None) -> Path:
     """Write ``README.md``, ``index.html``, ``tables/*.csv`` and ``figures/*.{png,pdf}``; returns index.html."""
-    gc.freeze()  # as in run_suite: the objects alive now outlive the report, and full collections skip them
     out = Path(out_dir)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(parents=True, exist_ok=True)

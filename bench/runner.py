@@ -12,7 +12,6 @@ the stages it consumes (never from the command line):
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
@@ -25,6 +24,7 @@ import numpy as np
 
 from . import registry
 from .cache import StageCache
+from .executors import frozen_heap
 from .results import provenance, row, to_frame, write_results
 from .suite import Suite, derive_seed, stable_hash
 
@@ -238,13 +238,11 @@ class RunSummary:
     wall_s: float
 
 
+@frozen_heap()
 def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool = True) -> RunSummary:
     """Run every cell of a suite (resuming from its cache), write the results and the report."""
     from .executors import make_executor
 
-    # what is loaded now (torch, pandas, the stages) lives for the whole run: the collector need not
-    # walk it again at every full collection (they cost ~0.1 s each with torch loaded)
-    gc.freeze()
     t0 = time.perf_counter()
     out = Path(suite.output).resolve()
     out.mkdir(parents=True, exist_ok=True)

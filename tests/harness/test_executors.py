@@ -1,9 +1,10 @@
+import gc
 import operator
 import os
 
 import pytest
 
-from bench.executors import cpu_count, share_work
+from bench.executors import cpu_count, frozen_heap, share_work
 
 
 def _jobs(n):
@@ -133,3 +134,15 @@ def test_run_reads_the_suites_executor_kind_before_validating(tmp_path):
     assert _suite_executor_kind(tmp_path / "bare.yaml") == "local"
     assert _suite_executor_kind(tmp_path / "broken.yaml") == "local"  # the validation reports it
     assert _suite_executor_kind(tmp_path / "missing.yaml") == "local"
+
+
+def test_frozen_heap_unfreezes_only_when_outermost():
+    """A run freezes what is alive for its duration; a nested use (the report inside a run) leaves the
+    freeze to the outer one, and the outermost gives every object back to the collector."""
+    gc.unfreeze()
+    with frozen_heap():
+        assert gc.get_freeze_count() > 0
+        with frozen_heap():
+            pass
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0

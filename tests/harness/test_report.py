@@ -71,7 +71,11 @@ def test_syntax_curves_drawn_from_the_detail_column(results, tmp_path):
 
 
 def test_build_report_writes_every_section(results, tmp_path):
+    import gc
+
+    gc.unfreeze()
     index = build_report(results, tmp_path, title="t")
+    assert gc.get_freeze_count() == 0  # what it froze for its duration is collectable again
     md = (tmp_path / "README.md").read_text()
     for section in ("Against the paper", "Models that did not learn", "Prediction on held-out sequences", "Skipped and failed",
                     "Syntax: spacing curves"):
