@@ -264,6 +264,11 @@ def _expand_simulations(raw: SuiteModel, base: Path) -> list[SimulationCase]:
         except SpecError as exc:
             raise SuiteError(f"{where}: {exc}") from None
         canonical_spec = resolved.to_dict()
+        for j, cls in enumerate(canonical_spec["classes"]):
+            if cls["label"] not in (0, 1) or isinstance(cls["label"], (list, bool)):
+                raise SuiteError(f"{where}: classes[{j}] ({cls['name']!r}) has label {cls['label']!r}; the "
+                                 f"benchmark's models are single-task binary classifiers, so every class needs "
+                                 f"label 0 or 1")
         cases.append(SimulationCase(entry.label or canonical_spec["name"], canonical_spec, entry.n))
     return cases
 

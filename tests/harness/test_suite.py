@@ -25,6 +25,16 @@ def _with(path, value):
     return s
 
 
+def _two_task_spec(label=(1, 0)):
+    """A valid grammar the simulator takes (two tasks, or a graded label) but the models cannot."""
+    from tests.specs import lone_motif_spec
+
+    spec = lone_motif_spec({"consensus": "ACGTTG"})
+    spec["classes"][0]["label"] = list(label) if isinstance(label, tuple) else label
+    spec["classes"][1]["label"] = [0, 0] if isinstance(label, tuple) else 0
+    return spec
+
+
 BAD = [
     (_with(("simulations", 0, "preset"), "spi1_singel"), r"simulations\[0\]\.preset: unknown simulation 'spi1_singel'.*spi1_single"),
     (_with(("models", 0, "name"), "argmin"), r"models\[0\]\.name: unknown model 'argmin'.*Did you mean argminn"),
@@ -38,6 +48,9 @@ BAD = [
     (_with(("simulations", 0), {"n": 5}), r"simulations\[0\]: give exactly one of preset or spec"),
     (_with(("simulations", 0), {"n": 5, "spec": {"name": "x", "motifs": {"A": "NOPE_TF"}, "classes": []}}),
      r"simulations\[0\]: .*"),
+    (_with(("simulations", 0), {"n": 5, "spec": _two_task_spec()}),
+     r"simulations\[0\]: classes\[0\] \('pos'\) has label \[1\.0, 0\.0\].*single-task binary.*label 0 or 1"),
+    (_with(("simulations", 0), {"n": 5, "spec": _two_task_spec(label=0.7)}), r"classes\[0\] \('pos'\) has label 0\.7"),
     (_with(("models", 0, "grid"), {"params.num_filters": []}), r"lists no values"),
     (_with(("models", 0, "zip"), {"train.epochs": [1, 2], "train.lr": [0.1]}), r"zip: lists must have one length"),
     (_with(("models", 0, "grid"), {"filters": [1, 2]}), r"must be params\.<name>"),
