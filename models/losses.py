@@ -133,8 +133,9 @@ def overlap_loss(acts: torch.Tensor, weight: torch.Tensor, implementation: str =
     weight : torch.Tensor, shape (F, C, W)
         The conv weights the activations came from (gradients flow through A, B and M).
     implementation : {"auto", "loops", "convolution"}
-        "loops": the compiled CPU loops; "convolution": dense convolutions (any device); "auto":
-        loops for CPU tensors, convolutions otherwise. Both give the same values up to rounding.
+        "loops": the compiled CPU loops (float32 or float64); "convolution": dense convolutions (any
+        device and dtype); "auto": loops where they apply, convolutions otherwise. Both give the same
+        values up to rounding.
 
     Returns
     -------
@@ -143,10 +144,12 @@ def overlap_loss(acts: torch.Tensor, weight: torch.Tensor, implementation: str =
     _check_acts_weights(acts, weight)
     if implementation not in ("auto", "loops", "convolution"):
         raise ValueError(f"implementation must be 'auto', 'loops' or 'convolution', got {implementation!r}")
+    loops_take = acts.device.type == "cpu" and acts.dtype in (torch.float32, torch.float64)
     if implementation == "auto":
-        implementation = "loops" if acts.device.type == "cpu" else "convolution"
-    if implementation == "loops" and acts.device.type != "cpu":
-        raise ValueError(f"implementation='loops' runs on CPU tensors only, got acts on {acts.device}")
+        implementation = "loops" if loops_take else "convolution"
+    if implementation == "loops" and not loops_take:
+        raise ValueError(f"implementation='loops' takes float32 or float64 CPU tensors, got {acts.dtype} acts on "
+                         f"{acts.device}")
     N, Fn, Lp = acts.shape
     W = weight.shape[2]
     A, B, M = overlap_masses(weight)

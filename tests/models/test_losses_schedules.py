@@ -82,6 +82,16 @@ def test_overlap_loss_implementations_agree_at_paper_size():
 def test_overlap_loss_rejects_unknown_implementation():
     with pytest.raises(ValueError, match="implementation"):
         overlap_loss(torch.zeros(1, 3, 10), torch.ones(3, 4, 3), implementation="fft")
+    with pytest.raises(ValueError, match="float32 or float64 CPU tensors, got torch.bfloat16"):
+        overlap_loss(torch.zeros(1, 3, 10, dtype=torch.bfloat16), torch.ones(3, 4, 3), implementation="loops")
+
+
+def test_overlap_loss_auto_takes_the_convolution_for_other_dtypes():
+    acts = torch.relu(torch.randn(2, 3, 12, generator=torch.Generator().manual_seed(0)))
+    weight = torch.randn(3, 4, 3, generator=torch.Generator().manual_seed(1))
+    half = overlap_loss(acts.bfloat16(), weight.bfloat16())
+    assert half.dtype == torch.bfloat16
+    np.testing.assert_allclose(half.float().numpy(), overlap_loss(acts, weight).numpy(), rtol=0.05)
 
 
 def test_overlap_loss_rejects_bad_shapes():
