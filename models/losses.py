@@ -94,8 +94,7 @@ class _TopFilterPenaltyLoops(torch.autograd.Function):
         penalty = torch.empty_like(acts_c)
         top = torch.empty(N, Lp, dtype=torch.int32)
         kernel_gsf = kernel.detach().permute(0, 2, 1).contiguous()  # (F_top, 2W-1, F_other)
-        total = overlap_kernels.top_filter_penalty(acts_c.numpy(), kernel_gsf.numpy(), penalty.numpy(),
-                                                   top.numpy())
+        total = overlap_kernels.top_filter_penalty(acts_c.numpy(), penalty.numpy(), top.numpy(), kernel_gsf.numpy())
         ctx.save_for_backward(acts_c, penalty, top)
         ctx.width = kernel.shape[2]
         return torch.from_numpy(total).to(acts.dtype)

@@ -5,9 +5,11 @@ Why loops: at every position the top filter is one filter, so the loss's convolu
 likewise. Dense convolutions of the one-hot top-filter map (the form :mod:`models.losses` keeps for
 GPUs) do F times that work; these loops do only the nonzero part.
 
-Both functions run single-threaded with the GIL released; they are compiled on first use and cached
-on disk by numba. Indices are unsigned on purpose: numba then drops its negative-index wraparound
-check, which is what lets LLVM vectorize the inner loops (the block addition runs 9x faster here).
+Both functions run single-threaded with the GIL released (splitting a batch over two threads was no
+faster on 2 cores); numba compiles them on first use and caches them on disk. Indices are unsigned on
+purpose: numba then drops its negative-index wraparound check, which is what lets LLVM vectorize the
+inner loops (the block addition runs 9x faster here). Shapes are checked once per call, since the
+loops index without bounds checks.
 """
 
 from __future__ import annotations
@@ -18,21 +20,21 @@ from numba import uint64 as _u
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
-def top_filter_penalty(acts, kernel, penalty, top):
+def top_filter_penalty(acts, penalty, top, kernel):
     """Penalty map and per-example total of the overlap loss (before normalization).
 
     Parameters
     ----------
     acts : np.ndarray, shape (N, F, L), C-contiguous, float32 or float64
         Post-ReLU activations.
-    kernel : np.ndarray, shape (F, S, F), C-contiguous, dtype of ``acts``
-        ``kernel[g, s, f]``: what one unit of activation of filter f at shift ``s - (S-1)/2`` from
-        a position whose top filter is g pays (S = 2W-1, odd).
     penalty : np.ndarray, shape (N, F, L), written
         ``penalty[n, f, j] = Σ_s kernel[top[n, j - δ_s], s, f]`` over in-range positions; it is also
         the total's gradient with respect to ``acts``.
     top : np.ndarray, shape (N, L), int32, written
         First filter with the largest activation at each position (filter 0 where none fires).
+    kernel : np.ndarray, shape (F, S, F), C-contiguous, dtype of ``acts``
+        ``kernel[g, s, f]``: what one unit of activation of filter f at shift ``s - (S-1)/2`` from
+        a position whose top filter is g pays (S = 2W-1, odd).
 
     Returns
     -------
@@ -41,6 +43,8 @@ def top_filter_penalty(acts, kernel, penalty, top):
     """
     N, F, L = acts.shape
     S = kernel.shape[1]
+    if penalty.shape != acts.shape or top.shape != (N, L) or kernel.shape != (F, S, F) or S % 2 == 0:
+        raise ValueError("top_filter_penalty: penalty must be (N, F, L) like acts, top (N, L), kernel (F, S, F), S odd")
     pad = (S - 1) // 2
     Fu, Lu, SF = _u(F), _u(L), _u(S * F)
     # the penalty map of one example, position-major and padded, so that the block a position adds
@@ -107,6 +111,8 @@ def kernel_gradient(acts, top, scale, width):
     """
     N, F, L = acts.shape
     S = width
+    if top.shape != (N, L) or scale.shape != (N,) or S % 2 == 0 or S < 1:
+        raise ValueError("kernel_gradient: top must be (N, L) and scale (N,) for acts (N, F, L), width odd")
     pad = (S - 1) // 2
     Fu, Lu, SF = _u(F), _u(L), _u(S * F)
     rows = np.zeros((L + 2 * pad) * F, dtype=acts.dtype)  # position-major, padded, like the penalty

@@ -79,6 +79,17 @@ def test_overlap_loss_implementations_agree_at_paper_size():
         np.testing.assert_allclose(loops.numpy(), conv.numpy(), rtol=2e-5, atol=1e-9 * float(conv.abs().max()))
 
 
+def test_overlap_kernels_check_shapes_before_their_unchecked_loops():
+    from models import overlap_kernels
+
+    acts = np.zeros((2, 3, 10), np.float32)
+    with pytest.raises(ValueError, match="top_filter_penalty: penalty must be"):
+        overlap_kernels.top_filter_penalty(acts, np.zeros((2, 3, 9), np.float32), np.zeros((2, 10), np.int32),
+                                           np.zeros((3, 5, 3), np.float32))
+    with pytest.raises(ValueError, match="kernel_gradient: top must be"):
+        overlap_kernels.kernel_gradient(acts, np.zeros((2, 9), np.int32), np.ones(2), 5)
+
+
 def test_overlap_loss_rejects_unknown_implementation():
     with pytest.raises(ValueError, match="implementation"):
         overlap_loss(torch.zeros(1, 3, 10), torch.ones(3, 4, 3), implementation="fft")
