@@ -44,7 +44,8 @@ def top_filter_penalty(acts, penalty, top, kernel):
     N, F, L = acts.shape
     S = kernel.shape[1]
     if penalty.shape != acts.shape or top.shape != (N, L) or kernel.shape != (F, S, F) or S % 2 == 0:
-        raise ValueError("top_filter_penalty: penalty must be (N, F, L) like acts, top (N, L), kernel (F, S, F), S odd")
+        raise ValueError("top_filter_penalty: penalty must be (N, F, L) like acts, top (N, L), "
+                         "kernel (F, S, F), S odd")
     pad = (S - 1) // 2
     Fu, Lu, SF = _u(F), _u(L), _u(S * F)
     # the penalty map of one example, position-major and padded, so that the block a position adds

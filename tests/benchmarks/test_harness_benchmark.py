@@ -4,9 +4,10 @@ Every stage is replaced by an instant stand-in (200 simulated sequences, an untr
 method that returns the planted motifs and the one-hot sequence as attributions), so what is left
 is the harness: validation, seeds, the stage caches and their atomic writes, scheduling, scoring
 glue, the results table with provenance, and the report with its figures. Issue 6's target: under
-5% of a quick-suite run (51-53 s on 2 cores; the slow test below measures each part: 4.5-4.8%
-measured on 2026-11-26, 5.0-5.5% on a slower day later that session, when it fails). Run with ``pytest tests/benchmarks/test_harness_benchmark.py
---benchmark-enable``; the slow test runs the real quick suite and checks the ratio on this machine.
+5% of a quick-suite run (51-53 s on 2 cores; the slow test below measures each part: 4.5-4.8% on
+2026-11-26, and 5.0-5.5% on a slower day later that session, when it fails). Run with ``pytest
+tests/benchmarks/test_harness_benchmark.py --benchmark-enable``; the slow test runs the real quick
+suite and checks the ratio on this machine.
 """
 
 import json
