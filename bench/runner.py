@@ -24,7 +24,7 @@ import numpy as np
 
 from . import registry
 from .cache import StageCache
-from .executors import frozen_heap
+from .executors import frozen_heap, make_executor
 from .results import provenance, row, to_frame, write_results
 from .suite import Suite, derive_seed, stable_hash
 
@@ -168,6 +168,7 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
     x = ds.x[index].astype(np.float32)
 
     interpretations = {}
+    method_seed = cell_seed("method", task.simulation, task.seed, task.model)
     for method in task.methods:
         mbase = dict(base, method=method.label,
                      method_params=json.dumps(method.identity(), sort_keys=True, default=str))
@@ -175,8 +176,7 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
         if reason:
             rows.append(row(**mbase, metric="(method)", status="skipped", reason=reason))
             continue
-        i_key, i_seed = method_key(method, m_key, task.interpret,
-                                   cell_seed("method", task.simulation, task.seed, task.model))
+        i_key, i_seed = method_key(method, m_key, task.interpret, method_seed)
         try:
             path = cache.get_or_compute(
                 "interpretation", i_key,
@@ -241,8 +241,6 @@ class RunSummary:
 @frozen_heap()
 def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool = True) -> RunSummary:
     """Run every cell of a suite (resuming from its cache), write the results and the report."""
-    from .executors import make_executor
-
     t0 = time.perf_counter()
     out = Path(suite.output).resolve()
     out.mkdir(parents=True, exist_ok=True)

@@ -265,7 +265,7 @@ def _expand_simulations(raw: SuiteModel, base: Path) -> list[SimulationCase]:
             raise SuiteError(f"{where}: {exc}") from None
         canonical_spec = resolved.to_dict()
         for j, cls in enumerate(canonical_spec["classes"]):
-            if cls["label"] not in (0, 1) or isinstance(cls["label"], (list, bool)):
+            if cls["label"] not in (0, 1):  # also refuses a list of labels (several tasks)
                 raise SuiteError(f"{where}: classes[{j}] ({cls['name']!r}) has label {cls['label']!r}; the "
                                  f"benchmark's models are single-task binary classifiers, so every class needs "
                                  f"label 0 or 1")

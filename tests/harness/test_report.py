@@ -138,27 +138,36 @@ def test_simulation_ceilings_read_each_cached_dataset_once(tmp_path):
 
 def test_ceiling_tables_leave_out_only_a_grammar_without_a_likelihood_ratio(tmp_path, caplog):
     """A grammar whose classes are not labelled 0 and 1 (here all 1) has no likelihood-ratio ceiling: its dataset is
-    left out with a warning naming it, and the other grammar's rows stay."""
-    from bench.report_figures import HeldOutSplits, ceiling_shortfall, simulation_ceilings
+    left out with a warning naming it, and the other grammar's rows stay in both tables."""
+    import models
+
+    from bench.report_figures import HeldOutSplits, ceiling_shortfall, seed_selection_table, simulation_ceilings
     from simulations import simulate
     from tests.specs import lone_motif_spec
 
     graded = lone_motif_spec({"consensus": "ACGTTGCAGGTC"}, name="graded")
     graded["classes"][1]["label"] = 1  # every class a positive: trainable, but nothing to tell apart
-    simulate(lone_motif_spec({"consensus": "ACGTTGCAGGTC"}), 300, seed=0).save(tmp_path / "dataset" / "d0" / "dataset")
-    simulate(graded, 300, seed=0).save(tmp_path / "dataset" / "d1" / "dataset")
     rows = []
-    for sim, key in (("spi1_single", "d0"), ("graded", "d1")):
+    for sim, key, spec in (("spi1_single", "d0", lone_motif_spec({"consensus": "ACGTTGCAGGTC"})),
+                           ("graded", "d1", graded)):
+        ds = simulate(spec, 300, seed=0)
+        ds.save(tmp_path / "dataset" / key / "dataset")
+        models.save_model(tmp_path / "model" / f"m_{key}" / "model.pt", models.build_model("cnn", {}, ds.length),
+                          {"name": "cnn", "params": {}, "input_length": ds.length},
+                          {"history": [{"epoch": 0, "valid_auroc": 0.7, "best": True}]})
         detail = json.dumps({"model_key": f"m_{key}", "dataset_key": key})
         rows += [_row(sim, "cnn", 0, "(model)", "prediction/auroc", 0.8),
                  _row(sim, "cnn", 0, "(model)", "runtime_s/train", 1.0, detail=detail)]
+    df = pd.DataFrame(rows)
     splits = HeldOutSplits(tmp_path)
     with caplog.at_level("WARNING", logger="bench.report_figures"):
-        table = simulation_ceilings(pd.DataFrame(rows), tmp_path, splits)
+        table = simulation_ceilings(df, tmp_path, splits)
     assert list(table.simulation) == ["spi1_single"]
     assert "graded" in caplog.text and "labelled 0 and 1" in caplog.text
     assert splits.get("d1") is None
-    assert ceiling_shortfall(pd.DataFrame(rows), tmp_path, pd.DataFrame(), splits).empty
+    selection = seed_selection_table(df, tmp_path)
+    assert sorted(selection.simulation) == ["graded", "spi1_single"]  # both models are read ...
+    assert list(ceiling_shortfall(df, tmp_path, selection, splits).simulation) == ["spi1_single"]  # ... one is scored
 
 
 def test_ceiling_shortfall_splits_the_selected_seeds_gap(tmp_path):
