@@ -1,0 +1,221 @@
+"""Verdicts: which route recovers the planted truth better, where a paired interval says so.
+
+Read from the results table the run wrote: each interpretation's per-sequence components
+(``per_sequence/instances`` and ``per_sequence/attributions`` rows, whose ``detail`` holds the
+arrays) and the per-model metrics. Every comparison pairs two routes of one simulation on the same
+seeds and interpreted sequences and runs :func:`bench.metrics.paired.paired_difference`.
+
+A verdict is ``better`` or ``worse`` (for route A against route B) only where the 95% interval of
+the difference excludes zero, ``tie`` otherwise, and ``not learned`` where no seed is left once the
+cells whose model failed the learned gate (:mod:`bench.gate`) are set aside.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from .metrics.paired import paired_difference
+
+#: metric -> (components row, numerator weights, denominator weights, higher is better); a
+#: components row of None marks a metric with one value per trained model
+VERDICT_METRICS = {
+    "instances/f1": ("per_sequence/instances", {"tp": 2.0}, {"n_calls": 1.0, "n_truth": 1.0}, True),
+    "instances/f1_identity": ("per_sequence/instances", {"tp_identity": 2.0}, {"n_calls": 1.0, "n_truth": 1.0}, True),
+    "instances/paper_precision": ("per_sequence/instances", {"paper_hits": 1.0}, {"n_calls": 1.0}, True),
+    "instances/recall": ("per_sequence/instances", {"tp": 1.0}, {"n_truth": 1.0}, True),
+    "motifs/recall": (None, None, None, True),
+    "motifs/n_redundant": (None, None, None, False),
+    "attributions/auroc": ("per_sequence/attributions", {"auroc": 1.0}, {"defined": 1.0}, True),
+}
+#: the comparisons the issue tracker and the README ask for (read-out vs DeepLiftSHAP + MoDISco)
+READOUT_METRICS = ("instances/f1", "instances/f1_identity", "instances/paper_precision", "motifs/recall",
+                   "motifs/n_redundant")
+#: what a route's scan of the true motifs (the positive control) must bound
+CONTROL_BOUNDED = ("instances/recall", "instances/f1_identity", "motifs/recall")
+VERDICT_COLUMNS = ["simulation", "metric", "route_a", "route_b", "difference", "ci_low", "ci_high", "n_seeds",
+                   "n_sequences", "verdict", "value_a", "value_b", "floor"]
+N_BOOT = 2000
+
+
+def _name(params: str) -> str:
+    try:
+        return json.loads(params or "{}").get("name", "")
+    except (TypeError, ValueError):
+        return ""
+
+
+def _routes(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (simulation, model label, method label) with the model's and method's names."""
+    r = df[~df.method.astype(str).str.startswith("(")][["simulation", "model", "method", "model_params",
+                                                        "method_params"]].drop_duplicates(["simulation", "model",
+                                                                                           "method"])
+    return r.assign(model_name=r.model_params.map(_name), method_name=r.method_params.map(_name))
+
+
+def _components(df: pd.DataFrame) -> dict:
+    """(simulation, model, method, component row) -> {seed: DataFrame of per-sequence arrays}."""
+    out = {}
+    rows = df[(df.status == "ok") & df.metric.str.startswith("per_sequence/")]
+    for r in rows.itertuples():
+        arrays = json.loads(r.detail)
+        out.setdefault((r.simulation, r.model, r.method, r.metric), {})[int(r.seed)] = pd.DataFrame(arrays)
+    return out
+
+
+def _per_model(df: pd.DataFrame) -> dict:
+    """(simulation, model, method, metric) -> {seed: value} over ok rows."""
+    ok = df[(df.status == "ok") & df.metric.isin([m for m, spec in VERDICT_METRICS.items() if spec[0] is None])]
+    out = {}
+    for r in ok.itertuples():
+        out.setdefault((r.simulation, r.model, r.method, r.metric), {})[int(r.seed)] = float(r.value)
+    return out
+
+
+def _gated(df: pd.DataFrame) -> set:
+    """(simulation, model, seed) cells whose model failed the learned gate."""
+    bad = df[df.status == "not_learned"]
+    return set(zip(bad.simulation, bad.model, bad.seed.astype(int)))
+
+
+def compare(df: pd.DataFrame, simulation: str, metric: str, route_a: tuple, route_b: tuple,
+            cache: dict | None = None, seed: int = 0) -> dict:
+    """One paired comparison of ``route_a = (model, method)`` against ``route_b`` on a metric."""
+    cache = cache if cache is not None else {}
+    if "components" not in cache:
+        cache.update(components=_components(df), per_model=_per_model(df), gated=_gated(df))
+    source, num_w, den_w, higher = VERDICT_METRICS[metric]
+    gated = cache["gated"]
+    if source is None:
+        a = cache["per_model"].get((simulation, *route_a, metric), {})
+        b = cache["per_model"].get((simulation, *route_b, metric), {})
+    else:
+        a = cache["components"].get((simulation, *route_a, source), {})
+        b = cache["components"].get((simulation, *route_b, source), {})
+    seeds_all = sorted(set(a) & set(b) | {s for (sim, m, s) in gated if sim == simulation and m in
+                                          (route_a[0], route_b[0])})
+    seeds = sorted(s for s in set(a) & set(b)
+                   if (simulation, route_a[0], s) not in gated and (simulation, route_b[0], s) not in gated)
+    out = {"simulation": simulation, "metric": metric, "route_a": " · ".join(route_a),
+           "route_b": " · ".join(route_b)}
+    if not seeds:
+        nan = float("nan")
+        learned_gap = bool(seeds_all)
+        return {**out, "difference": nan, "ci_low": nan, "ci_high": nan, "n_seeds": 0, "n_sequences": 0,
+                "verdict": "not learned" if learned_gap else "no data", "value_a": nan, "value_b": nan}
+    if source is None:
+        per_seed = [(a[s], b[s]) for s in seeds]
+    else:
+        per_seed = []
+        for s in seeds:
+            ca, cb = a[s], b[s]
+            if len(ca) != len(cb):
+                raise ValueError(f"{simulation}, seed {s}: {out['route_a']} and {out['route_b']} read different "
+                                 f"numbers of sequences ({len(ca)} and {len(cb)}), so they cannot be paired")
+            per_seed.append((sum(w * ca[c].to_numpy(float) for c, w in num_w.items()),
+                             sum(w * ca[c].to_numpy(float) for c, w in den_w.items()),
+                             sum(w * cb[c].to_numpy(float) for c, w in num_w.items()),
+                             sum(w * cb[c].to_numpy(float) for c, w in den_w.items())))
+    res = paired_difference(per_seed, n_boot=N_BOOT, seed=seed)
+    if res["n_seeds"] == 0:
+        verdict = "no data"
+    elif res["ci_low"] > 0:
+        verdict = "better" if higher else "worse"
+    elif res["ci_high"] < 0:
+        verdict = "worse" if higher else "better"
+    else:
+        verdict = "tie"
+    return {**out, **res, "verdict": verdict}
+
+
+def planned_pairs(df: pd.DataFrame) -> list[tuple]:
+    """``(simulation, metric, route_a, route_b)`` for every comparison the verdict table holds.
+
+    - ARGMINN's read-out against DeepLiftSHAP + MoDISco on every model (ARGMINN included), on the
+      instance and motif metrics;
+    - DeepLiftSHAP on ARGMINN against DeepLiftSHAP on every other model, and DeepLiftSHAP against
+      Integrated Gradients on each model, on attribution AUROC.
+    """
+    routes = _routes(df)
+    pairs = []
+    for sim, g in routes.groupby("simulation", sort=True):
+        readout = g[g.method_name == "argminn_readout"]
+        modisco = g[g.method_name == "modisco"]
+        for ra in readout.itertuples():
+            for rb in modisco.itertuples():
+                pairs += [(sim, m, (ra.model, ra.method), (rb.model, rb.method)) for m in READOUT_METRICS]
+        dls = g[g.method_name == "deeplift_shap"]
+        ig = g[g.method_name == "integrated_gradients"]
+        for ra in dls[dls.model_name == "argminn"].itertuples():
+            for rb in dls[dls.model_name != "argminn"].itertuples():
+                pairs.append((sim, "attributions/auroc", (ra.model, ra.method), (rb.model, rb.method)))
+        for ra in dls.itertuples():
+            for rb in ig[ig.model == ra.model].itertuples():
+                pairs.append((sim, "attributions/auroc", (ra.model, ra.method), (rb.model, rb.method)))
+    return pairs
+
+
+def _floors(df: pd.DataFrame) -> dict:
+    """(simulation, metric) -> the negative control's mean (the value random motifs reach)."""
+    routes = _routes(df)
+    neg = routes[routes.method_name == "negative_control"]
+    keys = set(zip(neg.simulation, neg.model, neg.method))
+    ok = df[(df.status == "ok") & df.metric.isin(list(VERDICT_METRICS))]
+    ok = ok[[k in keys for k in zip(ok.simulation, ok.model, ok.method)]]
+    return ok.groupby(["simulation", "metric"])["value"].mean().to_dict()
+
+
+def verdict_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Every planned comparison with its paired interval (columns :data:`VERDICT_COLUMNS`)."""
+    cache: dict = {}
+    rows = [compare(df, sim, metric, a, b, cache, seed=seed) for sim, metric, a, b in planned_pairs(df)]
+    if not rows:
+        return pd.DataFrame(columns=VERDICT_COLUMNS)
+    out = pd.DataFrame(rows)
+    floors = _floors(df)
+    out["floor"] = [floors.get((s, m), np.nan) for s, m in zip(out.simulation, out.metric)]
+    return out[VERDICT_COLUMNS]
+
+
+def verdict_summary(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Across simulations: how often route A wins, ties and loses against route B, per metric.
+
+    Route labels are reduced to ``model · method`` without the simulation, so the same pair on
+    several grammars counts once per grammar.
+    """
+    cols = ["metric", "route_a", "route_b", "better", "tie", "worse", "not learned", "n_simulations"]
+    if verdicts.empty:
+        return pd.DataFrame(columns=cols)
+    counts = (verdicts.groupby(["metric", "route_a", "route_b"])["verdict"].value_counts().unstack(fill_value=0))
+    for c in ("better", "tie", "worse", "not learned"):
+        if c not in counts:
+            counts[c] = 0
+    counts["n_simulations"] = verdicts.groupby(["metric", "route_a", "route_b"]).simulation.nunique()
+    return counts.reset_index()[cols]
+
+
+def control_bounds(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Each route against the positive control (the true motifs scanned) on what the control bounds.
+
+    A route whose interval lies above the control's (verdict ``better``) beats a scan with the true
+    motifs: either the control's threshold misses sites, or the route's score is an artefact. The
+    report flags every such row.
+    """
+    routes = _routes(df)
+    rows, cache = [], {}
+    for sim, g in routes.groupby("simulation", sort=True):
+        control = g[g.method_name == "positive_control"]
+        others = g[~g.method_name.isin(["positive_control", "negative_control"])]
+        for ctrl in control.itertuples():
+            for r in others[others.model == ctrl.model].itertuples():
+                for metric in CONTROL_BOUNDED:
+                    res = compare(df, sim, metric, (r.model, r.method), (ctrl.model, ctrl.method), cache, seed=seed)
+                    if res["verdict"] != "no data":
+                        rows.append(res)
+    if not rows:
+        return pd.DataFrame(columns=VERDICT_COLUMNS[:-1] + ["beats_control"])
+    out = pd.DataFrame(rows)
+    out["beats_control"] = out.verdict == "better"
+    return out[VERDICT_COLUMNS[:-1] + ["beats_control"]]
