@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +10,7 @@ from models.schedules import PAPER_L1, PAPER_OVERLAP, expand_schedule, ramp_end,
 
 
 IMPLEMENTATIONS = ["loops", "convolution"]
+DEAD_POSITIONS = Path(__file__).parent / "data" / "overlap_dead_positions.npz"  # see data/README.md
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
@@ -77,6 +80,67 @@ def test_overlap_loss_implementations_agree_at_paper_size():
         out[implementation] = (loss.detach(), a.grad, wt.grad)
     for loops, conv in zip(out["loops"], out["convolution"]):
         np.testing.assert_allclose(loops.numpy(), conv.numpy(), rtol=2e-5, atol=1e-9 * float(conv.abs().max()))
+
+
+def _overlap_by_rule(acts, weight, dead_top=0, last_tie=False):
+    """The loss of notes §3.2 written out from the formula (not from models.losses), with the top-filter
+    rule at dead positions (``dead_top``: a filter index, or None to skip them) and at ties as options.
+    ``acts`` in the reference layout (N, L', F)."""
+    m = np.abs(weight).sum(axis=1)
+    N, Lp, F = acts.shape
+    W = m.shape[1]
+    out = np.zeros(N)
+    for n in range(N):
+        for i in range(Lp):
+            r = acts[n, i]
+            if r.max() == 0:  # a dead position
+                if dead_top is None:
+                    continue
+                a = dead_top
+            else:
+                a = int(F - 1 - np.argmax(r[::-1])) if last_tie else int(np.argmax(r))
+            for f in range(F):
+                for d in range(-(W - 1), W):
+                    if f != a and 0 <= i + d < Lp:
+                        out[n] += acts[n, i + d, f] * m[a, max(0, d):W - max(0, -d)].sum() \
+                            * m[f, max(0, -d):W - max(0, d)].sum()
+    return out / m.sum() / (Lp * F * (2 * W - 1))
+
+
+@pytest.fixture(scope="module")
+def dead_positions():
+    return dict(np.load(DEAD_POSITIONS))
+
+
+def test_dead_positions_vector_tells_the_top_filter_rules_apart(dead_positions):
+    """The reference vector exercises the argmax-on-zeros rule: the formula with filter 0 on top at dead
+    positions (and the first filter at ties) reproduces the reference, and every other choice misses it."""
+    d = dead_positions
+    acts, weight, ref = d["acts_BxLpxF"], d["conv_weight_FxCxW"], d["loss_overlap"]
+    assert list((acts.max(axis=2) == 0).sum(axis=1)) == [8, 19, 0, 24]
+    np.testing.assert_allclose(_overlap_by_rule(acts, weight), ref, rtol=1e-12, atol=0)
+    for dead_top in (None, 1, 2, 3):  # skip dead positions, or give them to another filter
+        moved = np.abs(_overlap_by_rule(acts, weight, dead_top=dead_top)[1] - ref[1]) / ref[1]
+        assert moved > 0.25, (dead_top, moved)
+    assert abs(_overlap_by_rule(acts, weight, last_tie=True)[2] - ref[2]) / ref[2] > 1e-3
+    assert ref[3] == 0.0  # nothing fires anywhere: no penalty, whatever the top filter
+
+
+@pytest.mark.parametrize("dtype,rtol", [(torch.float64, 1e-10), (torch.float32, 1e-5)])
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_overlap_loss_matches_reference_at_dead_positions(dead_positions, implementation, dtype, rtol):
+    """Values and both gradients against Genentech/ARGMINN's own conv_filter_weight_losses on activations
+    with all-zero positions (filter 0 is the top filter there) and ties (data/README.md)."""
+    d = dead_positions
+    acts = torch.from_numpy(d["acts_BxLpxF"]).transpose(1, 2).to(dtype).contiguous().requires_grad_()
+    weight = torch.from_numpy(d["conv_weight_FxCxW"]).to(dtype).requires_grad_()
+    loss = overlap_loss(acts, weight, implementation=implementation)
+    np.testing.assert_allclose(loss.detach().double().numpy(), d["loss_overlap"], rtol=rtol, atol=1e-12)
+    (loss * torch.from_numpy(d["upstream"]).to(dtype)).sum().backward()
+    for ours, theirs in ((acts.grad.transpose(1, 2), d["grad_acts_BxLpxF"]),
+                         (weight.grad, d["grad_conv_weight_FxCxW"])):
+        np.testing.assert_allclose(ours.double().numpy(), theirs, rtol=rtol, atol=rtol * np.abs(theirs).max())
+    np.testing.assert_allclose(l1_loss(weight, 4).detach().double().numpy(), d["loss_l1"], rtol=rtol)
 
 
 def test_overlap_kernels_check_shapes_before_their_unchecked_loops():
