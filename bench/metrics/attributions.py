@@ -98,6 +98,35 @@ def _contribution(attr: np.ndarray, x: np.ndarray | None) -> np.ndarray:
     return (attr * x).sum(axis=1) if x is not None else attr.sum(axis=1)
 
 
+def _per_sequence(attr, x, truth, functional_only: bool, motifs, min_ic: float) -> dict:
+    """Validated inputs → labels, scores and the per-sequence AUROC / AUPRC (NaN where unscored)."""
+    attr = _check_maps(attr, "attr")
+    x = _check_maps(x, "x")
+    if x.shape != attr.shape:
+        raise ValueError(f"x must have the shape of attr {attr.shape}, got {x.shape}")
+    n, _, length = attr.shape
+    labels = planted_mask(truth, n, length, functional_only)
+    score = np.abs(_contribution(attr, x))
+    if motifs is not None:
+        informative = informative_mask(truth, motifs, n, length, min_ic)
+        # an excluded position gets score −inf and label False: it ranks below every scored
+        # position, so it shifts no AUROC pair and no precision at any positive
+        excluded = labels & ~informative
+        labels = informative
+        score = np.where(excluded, -np.inf, score)
+    else:
+        excluded = np.zeros_like(labels)
+    n_pos = labels.sum(axis=1)
+    n_neg = (~labels & ~excluded).sum(axis=1)
+    both = (n_pos > 0) & (n_neg > 0)
+    # computed on the scored rows only and scattered, so the mean over them is the same array's mean
+    roc, pr = np.full(n, np.nan), np.full(n, np.nan)
+    roc[both] = _auroc_excluding(score[both], labels[both], excluded[both])
+    pr[both] = average_precision_rows(score[both], labels[both])
+    return {"score": score, "labels": labels, "excluded": excluded, "n_pos": n_pos, "n_neg": n_neg,
+            "both": both, "auroc": roc, "auprc": pr}
+
+
 def attribution_scores(attr, x, truth: pd.DataFrame, functional_only: bool = True, motifs: dict | None = None,
                        min_ic: float = 0.1) -> dict[str, float]:
     """AUROC and AUPRC of |actual contribution| for planted vs background positions.
@@ -121,41 +150,49 @@ def attribution_scores(attr, x, truth: pd.DataFrame, functional_only: bool = Tru
     Returns
     -------
     dict: ``auroc``, ``auprc`` (means over sequences with at least one planted and one background
-    position: Koo & Ploenzke's per-sequence view), ``pooled_auroc``, ``pooled_auprc`` (all
-    positions together: Prakash et al.; weights sequences by their planted length),
-    ``n_sequences_scored``. AUPRC is average precision (step-wise, ties as one threshold).
-    NaN when no sequence / no position set has both classes.
+    position: Koo & Ploenzke's per-sequence view; the per-sequence values are
+    :func:`attribution_components`), ``pooled_auroc``, ``pooled_auprc`` (all positions together:
+    Prakash et al.; weights sequences by their planted length), ``n_sequences_scored``. AUPRC is
+    average precision (step-wise, ties as one threshold). NaN when no sequence / no position set
+    has both classes.
     """
-    attr = _check_maps(attr, "attr")
-    x = _check_maps(x, "x")
-    if x.shape != attr.shape:
-        raise ValueError(f"x must have the shape of attr {attr.shape}, got {x.shape}")
-    n, _, length = attr.shape
-    labels = planted_mask(truth, n, length, functional_only)
-    score = np.abs(_contribution(attr, x))
-    if motifs is not None:
-        informative = informative_mask(truth, motifs, n, length, min_ic)
-        # an excluded position gets score −inf and label False: it ranks below every scored
-        # position, so it shifts no AUROC pair and no precision at any positive
-        excluded = labels & ~informative
-        labels = informative
-        score = np.where(excluded, -np.inf, score)
-    else:
-        excluded = np.zeros_like(labels)
-    n_neg = (~labels & ~excluded).sum(axis=1)
-    both = labels.any(axis=1) & (n_neg > 0)
-    per_roc = _auroc_excluding(score[both], labels[both], excluded[both])
-    per_pr = average_precision_rows(score[both], labels[both])
+    per = _per_sequence(attr, x, truth, functional_only, motifs, min_ic)
+    score, labels, excluded, both = per["score"], per["labels"], per["excluded"], per["both"]
     pooled_roc = _auroc_excluding(score.reshape(1, -1), labels.reshape(1, -1), excluded.reshape(1, -1))[0]
     pooled_pr = average_precision_rows(score.reshape(1, -1), labels.reshape(1, -1))[0]
-    has_both = labels.any() and n_neg.sum() > 0
+    has_both = labels.any() and per["n_neg"].sum() > 0
     return {
-        "auroc": float(per_roc.mean()) if both.any() else np.nan,
-        "auprc": float(per_pr.mean()) if both.any() else np.nan,
+        "auroc": float(per["auroc"][both].mean()) if both.any() else np.nan,
+        "auprc": float(per["auprc"][both].mean()) if both.any() else np.nan,
         "pooled_auroc": float(pooled_roc) if has_both else np.nan,
         "pooled_auprc": float(pooled_pr) if has_both else np.nan,
         "n_sequences_scored": float(both.sum()),
     }
+
+
+def attribution_components(attr, x, truth: pd.DataFrame, functional_only: bool = True, motifs: dict | None = None,
+                           min_ic: float = 0.1) -> pd.DataFrame:
+    """Per-sequence AUROC and AUPRC of |actual contribution|, exactly as :func:`attribution_scores` averages them.
+
+    The mean of ``auroc`` (``auprc``) over the scored sequences (those not NaN) is
+    :func:`attribution_scores`'s ``auroc`` (``auprc``); a mean over a resample of sequences is the
+    same statistic on that resample (a bootstrap over sequences, paired across maps of the same
+    sequences).
+
+    Parameters
+    ----------
+    attr, x, truth, functional_only, motifs, min_ic : as in :func:`attribution_scores`
+
+    Returns
+    -------
+    DataFrame with one row per sequence ``0 .. N − 1``: ``seq``, ``auroc``, ``auprc`` (NaN where
+    the sequence has no positive or no negative position), ``n_positive``, ``n_negative``
+    (positions in each class; positions left out with ``motifs`` are in neither).
+    """
+    per = _per_sequence(attr, x, truth, functional_only, motifs, min_ic)
+    return pd.DataFrame({"seq": np.arange(per["both"].size, dtype=np.int64), "auroc": per["auroc"],
+                         "auprc": per["auprc"], "n_positive": per["n_pos"].astype(np.int64),
+                         "n_negative": per["n_neg"].astype(np.int64)})
 
 
 def _auroc_excluding(score: np.ndarray, labels: np.ndarray, excluded: np.ndarray) -> np.ndarray:
@@ -176,9 +213,15 @@ def _auroc_excluding(score: np.ndarray, labels: np.ndarray, excluded: np.ndarray
     return np.where((n_pos > 0) & (n_neg > 0), out, np.nan)
 
 
-def _agreement(a: np.ndarray, b: np.ndarray, eps: float) -> dict[str, float]:
-    """Sign agreement, Spearman and cosine of two 1-D position tracks."""
-    strong = (np.abs(a) >= eps) & (np.abs(b) >= eps)
+def _agreement(a: np.ndarray, b: np.ndarray, eps: float, signed: bool = True) -> dict[str, float]:
+    """Sign agreement, Spearman and cosine of two 1-D position tracks.
+
+    A position enters the sign agreement only where both ``|a| > eps`` and ``|b| > eps``
+    (strictly, so exact zeros never "agree"); an all-zero track therefore leaves no position and
+    gives NaN, as do Spearman (constant) and cosine (zero norm). ``signed=False`` (no scale for
+    eps) makes the sign agreement NaN whatever the tracks.
+    """
+    strong = (np.abs(a) > eps) & (np.abs(b) > eps) if signed else np.zeros(a.shape, dtype=bool)
     n_strong = int(strong.sum())
     same = np.sign(a[strong]) == np.sign(b[strong])
     if a.size >= 2 and np.ptp(a) > 0 and np.ptp(b) > 0:
@@ -222,9 +265,10 @@ def sign_agreement(attr_a, attr_b, truth: pd.DataFrame, eps: float | None = None
     attr_a, attr_b : (N, 4, L) float (actual contributions, or hypothetical with ``x``)
     truth : ground-truth Instances table
     eps : float or None
-        Positions where either |track| < eps are left out of the sign agreement. None: 1% of
-        the largest |value| of either track over planted positions (one eps for both sets,
-        reported as ``eps``).
+        Only positions where both |track| > eps (strictly) enter the sign agreement. None: 1% of
+        the largest |value| of either track over planted positions (over every position when no
+        position is planted), one eps for both sets, reported as ``eps``; when that peak is 0
+        there is no scale and every sign agreement is NaN.
     x : (N, 4, L) one-hot or None
 
     Returns
@@ -232,7 +276,10 @@ def sign_agreement(attr_a, attr_b, truth: pd.DataFrame, eps: float | None = None
     dict: ``sign_agreement``, ``spearman``, ``cosine``, ``cosine_instance_mean`` (mean over
     planted instances of the within-instance cosine, ARGMINN's measure), ``n_positions``,
     ``n_positions_above_eps``, the same with a ``background_`` prefix (no instance cosine),
-    ``all_spearman`` and ``all_cosine`` over every position, and ``eps``. NaN where a set is empty, a track is constant (Spearman) or zero (cosine).
+    ``all_spearman`` and ``all_cosine`` over every position, and ``eps``. NaN where a set is
+    empty, where either track is all zero over the set (no position is above eps, and a zero
+    track has no ranking or direction: a constant-output model scores NaN, not 1), where the
+    peak that sets eps is 0 (sign agreements), a track is constant (Spearman) or zero (cosine).
     """
     a = _check_maps(attr_a, "attr_a")
     b = _check_maps(attr_b, "attr_b")
@@ -246,16 +293,18 @@ def sign_agreement(attr_a, attr_b, truth: pd.DataFrame, eps: float | None = None
     ca, cb = _contribution(a, x), _contribution(b, x)
     planted = planted_mask(truth, n, length, functional_only=True)
     background = ~planted_mask(truth, n, length, functional_only=False)
+    signed = True
     if eps is None:
-        peak = max(np.abs(ca[planted]).max(initial=0.0), np.abs(cb[planted]).max(initial=0.0))
-        eps = 0.01 * peak
+        scale = planted if planted.any() else np.ones_like(planted)
+        peak = max(np.abs(ca[scale]).max(initial=0.0), np.abs(cb[scale]).max(initial=0.0))
+        eps, signed = 0.01 * peak, bool(peak > 0)
     elif not np.isfinite(eps) or eps < 0:
         raise ValueError(f"eps must be a non-negative number or None, got {eps!r}")
-    out = _agreement(ca[planted], cb[planted], eps)
+    out = _agreement(ca[planted], cb[planted], eps, signed)
     func = truth.loc[truth["functional"].to_numpy(bool)] if "functional" in truth.columns else truth
     out["cosine_instance_mean"] = _instance_cosine(ca, cb, func)
-    out.update({f"background_{k}": v for k, v in _agreement(ca[background], cb[background], eps).items()})
-    every = _agreement(ca.ravel(), cb.ravel(), eps)
+    out.update({f"background_{k}": v for k, v in _agreement(ca[background], cb[background], eps, signed).items()})
+    every = _agreement(ca.ravel(), cb.ravel(), eps, signed)
     out["all_spearman"], out["all_cosine"] = every["spearman"], every["cosine"]
     out["eps"] = float(eps)
     return out

@@ -24,12 +24,28 @@ Two families of scores:
 :func:`topk_curve` gives both families over the top k calls by score (the paper's top-k table);
 :func:`sequence_counts` the calls and planted instances per sequence.
 
-Truth rows with ``functional == False`` (decoys) are not targets: they only feed
-``decoy_call_fraction`` (calls overlapping a decoy and no functional instance / calls) and
-``decoy_hit_fraction`` (decoys overlapped by some call / decoys).
+Truth rows with ``functional == False`` are not targets. They split by ``role``:
+
+- ``role == "background_match"``: hits of the true PFMs in the background that a scanner at the
+  benchmark's threshold would see (a route that calls them is right about the sequence, wrong
+  about the grammar). They feed ``background_match_call_fraction`` (calls overlapping a
+  background match and no functional instance / calls), ``background_match_hit_fraction``
+  (background matches overlapped by some call / background matches) and
+  ``precision_excluding_background_matches`` (see :func:`instance_scores`).
+- every other non-functional row is a *decoy*: ``decoy_call_fraction`` (calls overlapping a decoy
+  and no functional instance / calls) and ``decoy_hit_fraction`` (decoys overlapped by some call /
+  decoys).
+
+Without a ``role`` column every non-functional row is a decoy. A functional row is a target
+whatever its role.
+
+:func:`instance_components` gives the per-sequence counts the pooled scores are sums of (for a
+bootstrap over sequences, paired across routes scored on the same sequences).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -161,6 +177,97 @@ def _safe_div(a: float, b: float) -> float:
     return float(a) / float(b) if b else np.nan
 
 
+#: the ``role`` of truth rows that are scanner-visible hits of the true PFMs in background
+BACKGROUND_MATCH_ROLE = "background_match"
+
+
+@dataclass(frozen=True)
+class _Matching:
+    """Per-call outcomes that every pooled and per-sequence count is a sum of (one pass over the tables).
+
+    All ``(n_calls,)`` arrays follow the row order of ``calls``.
+    """
+
+    n_sequences: int
+    call_seq: np.ndarray             # (n_calls,) int64
+    call_score: np.ndarray           # (n_calls,) float64
+    target_seq: np.ndarray           # (n_truth,) int64, functional rows only
+    hit: np.ndarray                  # (n_calls,) bool: overlaps some functional instance
+    tp: np.ndarray                   # (n_calls,) bool: one-to-one matched, identity-blind
+    tp_identity: np.ndarray | None   # (n_calls,) bool identity-aware match; None without assignment
+    on_decoy: np.ndarray             # (n_calls,) bool: overlaps a decoy and no functional instance
+    on_background_match: np.ndarray  # (n_calls,) bool: overlaps a background match and no functional instance
+    n_truth_hit: int                 # functional instances overlapped by some call
+    n_decoys: int
+    n_decoys_hit: int
+    n_background_matches: int
+    n_background_matches_hit: int
+
+
+def _truth_classes(truth: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(functional, background_match)`` boolean row masks; the decoys are the rows in neither."""
+    n = len(truth)
+    func = truth["functional"].to_numpy(bool) if "functional" in truth.columns else np.ones(n, dtype=bool)
+    if "role" in truth.columns:
+        bm = ~func & (truth["role"].to_numpy(object) == BACKGROUND_MATCH_ROLE)
+    else:
+        bm = np.zeros(n, dtype=bool)
+    return func, np.asarray(bm, dtype=bool)
+
+
+def _resolve_n_sequences(calls: pd.DataFrame, truth: pd.DataFrame, n_sequences) -> int:
+    seqs = np.concatenate([calls["seq"].to_numpy(np.int64), truth["seq"].to_numpy(np.int64)])
+    if n_sequences is None:
+        return int(seqs.max()) + 1 if seqs.size else 0
+    if not isinstance(n_sequences, (int, np.integer)) or n_sequences < 0:
+        raise ValueError(f"n_sequences must be a non-negative integer or None, got {n_sequences!r}")
+    if seqs.size and seqs.max() >= n_sequences:
+        raise ValueError(f"n_sequences ({n_sequences}) must exceed every seq index (max {seqs.max()})")
+    return int(n_sequences)
+
+
+def _overlapped(calls: pd.DataFrame, rows: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """Which calls overlap some row of ``rows``, and how many rows some call overlaps."""
+    ci, tj, _ = overlap_pairs(calls, rows)
+    on = np.zeros(len(calls), dtype=bool)
+    on[ci] = True
+    return on, int(np.unique(tj).size)
+
+
+def _match(calls: pd.DataFrame, truth: pd.DataFrame, assignment: dict | None, n_sequences) -> _Matching:
+    """Validate the inputs and run the overlap rule and both greedy matchings once."""
+    _check_table(calls, "calls", _CALL_COLUMNS)
+    _check_table(truth, "truth", ("seq", "start", "end", "motif"))
+    if assignment is not None and not isinstance(assignment, dict):
+        raise ValueError(f"assignment must be a dict discovered name -> true name or None, got {type(assignment).__name__}")
+    n_sequences = _resolve_n_sequences(calls, truth, n_sequences)
+    func, bm = _truth_classes(truth)
+    target, decoys, matches = truth.loc[func], truth.loc[~func & ~bm], truth.loc[bm]
+    n_c, n_t = len(calls), len(target)
+
+    ci, tj, iou = overlap_pairs(calls, target)
+    hit = np.zeros(n_c, dtype=bool)
+    hit[ci] = True
+    score = calls["score"].to_numpy(np.float64)
+    rank = call_priority(score)
+    tp = greedy_match(ci, tj, iou, rank, n_t) >= 0
+    tp_identity = None
+    if assignment is not None:
+        # the true motif each call claims, through the motif matching; unmapped calls admit no pair
+        mapped = calls["motif"].map(assignment).to_numpy(object)
+        same = mapped[ci] == target["motif"].to_numpy(object)[tj]
+        tp_identity = greedy_match(ci[same], tj[same], iou[same], rank, n_t) >= 0
+
+    on_decoy, n_decoys_hit = _overlapped(calls, decoys)
+    on_match, n_matches_hit = _overlapped(calls, matches)
+    return _Matching(
+        n_sequences=n_sequences, call_seq=calls["seq"].to_numpy(np.int64), call_score=score,
+        target_seq=target["seq"].to_numpy(np.int64), hit=hit, tp=tp, tp_identity=tp_identity,
+        on_decoy=on_decoy & ~hit, on_background_match=on_match & ~hit, n_truth_hit=int(np.unique(tj).size),
+        n_decoys=len(decoys), n_decoys_hit=n_decoys_hit, n_background_matches=len(matches),
+        n_background_matches_hit=n_matches_hit)
+
+
 def instance_scores(calls: pd.DataFrame, truth: pd.DataFrame, assignment: dict | None = None,
                     n_sequences: int | None = None) -> dict[str, float]:
     """Score instance calls against the planted instances (definitions in the module docstring).
@@ -169,6 +276,8 @@ def instance_scores(calls: pd.DataFrame, truth: pd.DataFrame, assignment: dict |
     ----------
     calls : Instances table (``seq, start, end, strand, motif, score``), motif = discovered name.
     truth : ground-truth Instances table (adds ``role``, ``functional``).
+        Non-functional rows with ``role == "background_match"`` are background matches, the
+        other non-functional rows decoys (all of them without a ``role`` column).
     assignment : dict discovered name → true name, or None
         From :func:`bench.metrics.motifs.motif_assignment`; None gives NaN identity scores.
     n_sequences : int or None
@@ -177,89 +286,116 @@ def instance_scores(calls: pd.DataFrame, truth: pd.DataFrame, assignment: dict |
     Returns
     -------
     dict with paper_precision, paper_recall, paper_recall_distinct, precision, recall, f1,
-    precision_identity, recall_identity, f1_identity, average_precision, decoy_call_fraction,
-    decoy_hit_fraction, calls_per_sequence, truth_per_sequence, per_sequence_count_mae
-    (mean |calls − functional instances| over sequences), per_sequence_count_emd (earth mover's
-    distance between the two per-sequence count histograms, the paper's hits-per-sequence
-    figure as one number), n_calls, n_truth, n_decoys.
+    average_precision, precision_identity, recall_identity, f1_identity, decoy_call_fraction,
+    decoy_hit_fraction, background_match_call_fraction, background_match_hit_fraction,
+    precision_excluding_background_matches, calls_per_sequence, truth_per_sequence,
+    per_sequence_count_mae (mean |calls − functional instances| over sequences),
+    per_sequence_count_emd (earth mover's distance between the two per-sequence count
+    histograms, the paper's hits-per-sequence figure as one number), n_calls, n_truth,
+    n_decoys, n_background_matches, no_calls.
 
-    NaN only where undefined: precisions and decoy_call_fraction with no calls; recalls and AP
-    with no functional planted instance; F1 with neither; identity scores without assignment;
-    decoy_hit_fraction with no decoy; per-sequence values when there is no sequence (both
-    tables empty and ``n_sequences`` not given, or ``n_sequences`` = 0).
+    ``precision_excluding_background_matches`` = TP / (calls − B), where TP is the number of
+    one-to-one (identity-blind) matched calls and B the number of calls that overlap a
+    background match and no functional instance (the numerator of
+    ``background_match_call_fraction``). It is the precision against a truth in which a call
+    on a scanner-visible background match is neither a true nor a false positive: such calls
+    leave the denominator. Every matched call overlaps a functional instance, so it is never
+    among the B and the value is at most 1. It equals ``precision`` when there is no background
+    match. ``no_calls`` is 1.0 when there is no call and 0.0 otherwise, so a route without calls
+    (whose precisions are NaN) is counted explicitly.
+
+    NaN only where undefined: precisions and the call fractions with no calls (and
+    ``precision_excluding_background_matches`` also when every call is on a background match);
+    recalls and AP with no functional planted instance; F1 with neither; identity scores without
+    assignment; decoy_hit_fraction with no decoy; background_match_hit_fraction with no
+    background match; per-sequence values when there is no sequence (both tables empty and
+    ``n_sequences`` not given, or ``n_sequences`` = 0).
     """
-    _check_table(calls, "calls", _CALL_COLUMNS)
-    _check_table(truth, "truth", ("seq", "start", "end", "motif"))
-    if assignment is not None and not isinstance(assignment, dict):
-        raise ValueError(f"assignment must be a dict discovered name -> true name or None, got {type(assignment).__name__}")
-    if "functional" in truth.columns:
-        func = truth["functional"].to_numpy(bool)
-    else:
-        func = np.ones(len(truth), dtype=bool)
-    target, decoys = truth.loc[func], truth.loc[~func]
-    n_c, n_t, n_d = len(calls), len(target), len(decoys)
-
-    ci, tj, iou = overlap_pairs(calls, target)
-    hit_calls = np.zeros(n_c, dtype=bool)
-    hit_calls[ci] = True
-    n_hit_truth = np.unique(tj).size
-
-    rank = call_priority(calls["score"].to_numpy(np.float64))
-    match = greedy_match(ci, tj, iou, rank, n_t)
-    tp = int((match >= 0).sum())
-
+    m = _match(calls, truth, assignment, n_sequences)
+    n_seq = m.n_sequences
+    n_c, n_t = m.call_seq.size, m.target_seq.size
+    tp, hits = int(m.tp.sum()), int(m.hit.sum())
     out = {
-        "paper_precision": _safe_div(hit_calls.sum(), n_c),
-        "paper_recall": _safe_div(hit_calls.sum(), n_t),
-        "paper_recall_distinct": _safe_div(n_hit_truth, n_t),
+        "paper_precision": _safe_div(hits, n_c),
+        "paper_recall": _safe_div(hits, n_t),
+        "paper_recall_distinct": _safe_div(m.n_truth_hit, n_t),
         "precision": _safe_div(tp, n_c),
         "recall": _safe_div(tp, n_t),
         "f1": _safe_div(2 * tp, n_c + n_t),  # 2TP / (2TP + FP + FN), FP + TP = calls, FN + TP = truth
     }
-    out["average_precision"] = float(average_precision_rows(
-        calls["score"].to_numpy(np.float64)[None, :], (match >= 0)[None, :], n_pos=n_t)[0])
-    out.update(_identity_scores(calls, target, ci, tj, iou, rank, assignment))
-
-    dci, dtj, _ = overlap_pairs(calls, decoys)
-    on_decoy = np.zeros(n_c, dtype=bool)
-    on_decoy[dci] = True
-    out["decoy_call_fraction"] = _safe_div((on_decoy & ~hit_calls).sum(), n_c)
-    out["decoy_hit_fraction"] = _safe_div(np.unique(dtj).size, n_d)
-
-    if n_sequences is None:
-        seqs = np.concatenate([calls["seq"].to_numpy(np.int64), truth["seq"].to_numpy(np.int64)])
-        n_sequences = int(seqs.max()) + 1 if seqs.size else 0
-    elif not isinstance(n_sequences, (int, np.integer)) or n_sequences < 0:
-        raise ValueError(f"n_sequences must be a non-negative integer or None, got {n_sequences!r}")
+    out["average_precision"] = float(average_precision_rows(m.call_score[None, :], m.tp[None, :], n_pos=n_t)[0])
+    if m.tp_identity is None:
+        out.update(dict.fromkeys(("precision_identity", "recall_identity", "f1_identity"), np.nan))
     else:
-        seqs = np.concatenate([calls["seq"].to_numpy(np.int64), truth["seq"].to_numpy(np.int64)])
-        if seqs.size and seqs.max() >= n_sequences:
-            raise ValueError(f"n_sequences ({n_sequences}) must exceed every seq index (max {seqs.max()})")
-    out["calls_per_sequence"] = _safe_div(n_c, n_sequences)
-    out["truth_per_sequence"] = _safe_div(n_t, n_sequences)
-    counts = sequence_counts(calls, target, n_sequences)
-    nc, nt = counts["n_calls"].to_numpy(), counts["n_truth"].to_numpy()
-    out["per_sequence_count_mae"] = float(np.abs(nc - nt).mean()) if n_sequences else np.nan
-    out["per_sequence_count_emd"] = float(wasserstein_distance(nc, nt)) if n_sequences else np.nan
-    out.update({"n_calls": float(n_c), "n_truth": float(n_t), "n_decoys": float(n_d)})
+        tpi = int(m.tp_identity.sum())
+        out.update({"precision_identity": _safe_div(tpi, n_c), "recall_identity": _safe_div(tpi, n_t),
+                    "f1_identity": _safe_div(2 * tpi, n_c + n_t)})
+    n_on_match = int(m.on_background_match.sum())
+    out["decoy_call_fraction"] = _safe_div(m.on_decoy.sum(), n_c)
+    out["decoy_hit_fraction"] = _safe_div(m.n_decoys_hit, m.n_decoys)
+    out["background_match_call_fraction"] = _safe_div(n_on_match, n_c)
+    out["background_match_hit_fraction"] = _safe_div(m.n_background_matches_hit, m.n_background_matches)
+    out["precision_excluding_background_matches"] = _safe_div(tp, n_c - n_on_match)
+
+    out["calls_per_sequence"] = _safe_div(n_c, n_seq)
+    out["truth_per_sequence"] = _safe_div(n_t, n_seq)
+    nc = np.bincount(m.call_seq, minlength=n_seq)
+    nt = np.bincount(m.target_seq, minlength=n_seq)
+    out["per_sequence_count_mae"] = float(np.abs(nc - nt).mean()) if n_seq else np.nan
+    out["per_sequence_count_emd"] = float(wasserstein_distance(nc, nt)) if n_seq else np.nan
+    out.update({"n_calls": float(n_c), "n_truth": float(n_t), "n_decoys": float(m.n_decoys),
+                "n_background_matches": float(m.n_background_matches), "no_calls": float(n_c == 0)})
     return out
 
 
-def _identity_scores(calls, target, ci, tj, iou, rank, assignment) -> dict[str, float]:
-    keys = ("precision_identity", "recall_identity", "f1_identity")
-    if assignment is None:
-        return dict.fromkeys(keys, np.nan)
-    # the true motif each call claims, through the motif matching; unmapped calls admit no pair
-    mapped = calls["motif"].map(assignment).to_numpy(object)
-    same = mapped[ci] == target["motif"].to_numpy(object)[tj]
-    match = greedy_match(ci[same], tj[same], iou[same], rank, len(target))
-    tp = int((match >= 0).sum())
-    n_c, n_t = len(calls), len(target)
-    return {
-        "precision_identity": _safe_div(tp, n_c),
-        "recall_identity": _safe_div(tp, n_t),
-        "f1_identity": _safe_div(2 * tp, n_c + n_t),
-    }
+def instance_components(calls: pd.DataFrame, truth: pd.DataFrame, assignment: dict | None = None,
+                        n_sequences: int | None = None) -> pd.DataFrame:
+    """Per-sequence counts whose sums give the pooled instance scores (for a bootstrap over sequences).
+
+    The overlap rule and the greedy matchings only ever pair a call with a planted instance of
+    the same sequence, so the counts of :func:`instance_scores` are sums of these per-sequence
+    counts. For any multiset ``S`` of sequences (e.g. a bootstrap resample, the same resample for
+    every route scored on those sequences), with sums over ``S``:
+
+    - ``precision = Σ tp / Σ n_calls``, ``recall = Σ tp / Σ n_truth``,
+      ``f1 = 2 Σ tp / (Σ n_calls + Σ n_truth)``; the ``_identity`` scores likewise with ``tp_identity``;
+    - ``paper_precision = Σ paper_hits / Σ n_calls``, ``paper_recall = Σ paper_hits / Σ n_truth``;
+    - ``decoy_call_fraction = Σ decoy_calls / Σ n_calls``,
+      ``background_match_call_fraction = Σ background_match_calls / Σ n_calls``,
+      ``precision_excluding_background_matches = Σ tp / (Σ n_calls − Σ background_match_calls)``.
+
+    Summed over every sequence once, these reproduce :func:`instance_scores` exactly.
+
+    Parameters
+    ----------
+    calls, truth, assignment, n_sequences : as in :func:`instance_scores`
+
+    Returns
+    -------
+    DataFrame with one row per sequence ``0 .. n_sequences − 1`` (int64 columns): ``seq``,
+    ``n_calls``, ``n_truth`` (functional planted instances), ``tp`` (identity-blind one-to-one
+    matches), ``tp_identity`` (identity-aware matches; all NaN, float, when ``assignment`` is
+    None), ``paper_hits`` (calls overlapping some functional instance), ``decoy_calls`` and
+    ``background_match_calls`` (calls overlapping a decoy / a background match and no
+    functional instance).
+    """
+    m = _match(calls, truth, assignment, n_sequences)
+    n = m.n_sequences
+
+    def per_sequence(mask):
+        return np.bincount(m.call_seq[mask], minlength=n).astype(np.int64)
+
+    every = np.ones(m.call_seq.size, dtype=bool)
+    return pd.DataFrame({
+        "seq": np.arange(n, dtype=np.int64),
+        "n_calls": per_sequence(every),
+        "n_truth": np.bincount(m.target_seq, minlength=n).astype(np.int64),
+        "tp": per_sequence(m.tp),
+        "tp_identity": np.full(n, np.nan) if m.tp_identity is None else per_sequence(m.tp_identity),
+        "paper_hits": per_sequence(m.hit),
+        "decoy_calls": per_sequence(m.on_decoy),
+        "background_match_calls": per_sequence(m.on_background_match),
+    })
 
 
 def sequence_counts(calls: pd.DataFrame, truth: pd.DataFrame, n_sequences: int) -> pd.DataFrame:

@@ -144,8 +144,10 @@ def motif_recovery(discovered, truth, threshold: float | None = None, similarity
         Similarity at or above which a discovered motif matches a true motif; None takes
         ``DEFAULT_THRESHOLDS[similarity]`` (0.75, 0.75, 2.0).
     similarity : {"aligned", "pearson", "tomtom"}
-        :func:`aligned_similarity` (range [0, 1]), :func:`aligned_pearson` (range [-1, 1]) or
-        −log10 Tomtom p (slow on first use: memelite's numba JIT).
+        :func:`aligned_similarity` (range [0, 1]), :func:`aligned_pearson` (range [-1, 1], over
+        alignments of at least ``max(4, min(Wa, Wb) − 2)`` columns of the trimmed motifs, see
+        :func:`bench.metrics.similarity.pearson_min_overlap`) or −log10 Tomtom p (slow on first
+        use: memelite's numba JIT).
     quality : {"uniform", "argminn", "modisco"} or None
         Quality rule for discovered motifs (after IC trimming); ``None`` keeps all, untrimmed.
 

@@ -121,18 +121,58 @@ def _pearson_one_strand(a: np.ndarray, b: np.ndarray, min_overlap: int) -> float
     return best
 
 
-def aligned_pearson(pfm_a, pfm_b, min_overlap: int = 4) -> float:
+#: the overlap floor of :func:`aligned_pearson`'s default rule, ``max(4, min(Wa, Wb) − 2)``
+PEARSON_MIN_OVERLAP_FLOOR = 4
+#: columns of the shorter motif that the default rule lets hang over the end of the other
+PEARSON_MAX_OVERHANG = 2
+
+
+def pearson_min_overlap(width_a: int, width_b: int, min_overlap: int | None = None) -> int:
+    """Aligned columns :func:`aligned_pearson` requires for two motifs of widths ``width_a``, ``width_b``.
+
+    Parameters
+    ----------
+    width_a, width_b : int >= 1
+    min_overlap : int or None
+        None: the default rule ``max(4, min(Wa, Wb) − 2)``, i.e. at most 2 columns of the shorter
+        motif may hang over an end (so a 4-column overhang between two 8-column motifs is not an
+        alignment) but never fewer than 4 columns. An int: that number of columns.
+
+    Returns
+    -------
+    int: the rule's value, lowered to ``min(Wa, Wb)`` when the shorter motif is narrower (so two
+    motifs can always be compared over the whole shorter one).
+    """
+    for name, w in (("width_a", width_a), ("width_b", width_b)):
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
+            raise ValueError(f"{name} must be a positive integer, got {w!r}")
+    shorter = min(int(width_a), int(width_b))
+    if min_overlap is None:
+        k = max(PEARSON_MIN_OVERLAP_FLOOR, shorter - PEARSON_MAX_OVERHANG)
+    elif isinstance(min_overlap, bool) or not isinstance(min_overlap, (int, np.integer)) or min_overlap < 1:
+        raise ValueError(f"min_overlap must be a positive integer or None, got {min_overlap!r}")
+    else:
+        k = int(min_overlap)
+    return min(k, shorter)
+
+
+def aligned_pearson(pfm_a, pfm_b, min_overlap: int | None = None) -> float:
     """Maximum Pearson correlation of aligned columns over offsets and both strands of ``b``.
 
-    At each offset whose overlap has at least ``min(min_overlap, Wa, Wb)`` columns, the
+    At each offset whose overlap has at least :func:`pearson_min_overlap` columns, the
     overlapping ``(4, overlap)`` blocks are flattened and correlated. An overlap of constant
     (uniform) columns scores 0.
 
     Parameters
     ----------
     pfm_a, pfm_b : array-like (4, Wa), (4, Wb) or Motif
-    min_overlap : int
-        Minimum number of aligned columns; lowered to the shorter width when a motif is shorter.
+    min_overlap : int or None
+        Minimum number of aligned columns. None (the default, the benchmark's match rule):
+        ``max(4, min(Wa, Wb) − 2)``, so the alignment may leave at most 2 columns of the shorter
+        motif hanging over an end. (A fixed 4, the rule before, let two unrelated 8-column
+        motifs such as ``TTATCTCC`` and ``AGATAAGG`` score 1 through a 4-column overhang, and let
+        random motifs match a planted one 4-7% of the time.) An int: that many columns. Either
+        way lowered to the shorter width when a motif is shorter.
 
     Returns
     -------
@@ -142,9 +182,7 @@ def aligned_pearson(pfm_a, pfm_b, min_overlap: int = 4) -> float:
     b = _as_pfm(pfm_b, "pfm_b")
     if a.shape[1] == 0 or b.shape[1] == 0:
         raise ValueError("pfm_a and pfm_b must have at least one column")
-    if not isinstance(min_overlap, (int, np.integer)) or min_overlap < 1:
-        raise ValueError(f"min_overlap must be a positive integer, got {min_overlap!r}")
-    k = min(int(min_overlap), a.shape[1], b.shape[1])
+    k = pearson_min_overlap(a.shape[1], b.shape[1], min_overlap)
     return max(_pearson_one_strand(a, b, k), _pearson_one_strand(a, b[::-1, ::-1], k))
 
 

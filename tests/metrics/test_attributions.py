@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from bench.metrics import attribution_scores, informative_mask, planted_mask, seed_stability, sign_agreement
+from bench.metrics import (attribution_components, attribution_scores, informative_mask, planted_mask, seed_stability,
+                           sign_agreement)
 
 
 def truth(rows):
@@ -176,3 +177,65 @@ def test_seed_stability_on_actual_contributions_and_all_positions():
     assert seed_stability([a, b])["cosine_mean"] < 0.99
     r = sign_agreement(a, a, truth([(0, 0, 3, "+", "A", 1, "r", True)]), x=x)
     assert r["all_spearman"] == pytest.approx(1.0) and r["all_cosine"] == pytest.approx(1.0)
+
+
+def test_sign_agreement_all_zero_maps_are_nan():
+    t = truth([(0, 0, 4, "+", "A", 1, "r", True)])
+    z = np.zeros((2, 4, 10))
+    r = sign_agreement(z, z, t)  # a constant-output model: no signal, so no agreement to speak of
+    assert r["eps"] == 0.0
+    for key in ("sign_agreement", "spearman", "cosine", "cosine_instance_mean", "background_sign_agreement",
+                "background_spearman", "background_cosine", "all_spearman", "all_cosine"):
+        assert np.isnan(r[key]), key
+    assert r["n_positions_above_eps"] == 0 and r["background_n_positions_above_eps"] == 0
+    assert np.isnan(sign_agreement(z, z, t, eps=0.0)["sign_agreement"])  # exact zeros never agree
+
+
+def test_sign_agreement_one_all_zero_map_is_nan():
+    t = truth([(0, 0, 4, "+", "A", 1, "r", True)])
+    a = np.random.default_rng(0).normal(size=(2, 4, 10))
+    z = np.zeros_like(a)
+    for eps in (None, 0.0):
+        r = sign_agreement(a, z, t, eps=eps)
+        assert np.isnan(r["sign_agreement"]) and np.isnan(r["background_sign_agreement"])
+        assert np.isnan(r["cosine"]) and np.isnan(r["spearman"]) and np.isnan(r["cosine_instance_mean"])
+        assert r["n_positions_above_eps"] == 0
+    # the same maps but zero only on the planted positions: the peak that sets eps is 0
+    a0, b0 = a.copy(), a.copy()
+    a0[:, :, :4] = 0.0
+    b0[:, :, :4] = 0.0
+    r = sign_agreement(a0, b0, t)
+    assert r["eps"] == 0.0 and np.isnan(r["sign_agreement"]) and np.isnan(r["background_sign_agreement"])
+    assert r["background_cosine"] == pytest.approx(1.0)  # eps-free measures keep their value
+
+
+def test_attribution_components_average_to_attribution_scores():
+    rng = np.random.default_rng(6)
+    n, length = 12, 20
+    x = one_hot(n, length, 7)
+    attr = x * rng.integers(-3, 4, (n, 1, length)).astype(float)  # ties
+    starts = rng.integers(0, 17, n - 2)
+    rows = [(i, int(s), int(s) + 3, st, "M", 1, "r", True)
+            for i, (s, st) in enumerate(zip(starts, rng.choice(["+", "-"], n - 2)))]
+    rows.append((0, 10, 13, "+", "M", 1, "d", False))  # a decoy: background under functional_only
+    t = truth(rows)  # sequences 10 and 11 have no planted position: NaN, not scored
+    for motifs in (None, {"M": M}):
+        parts = attribution_components(attr, x, t, motifs=motifs)
+        r = attribution_scores(attr, x, t, motifs=motifs)
+        assert parts["seq"].tolist() == list(range(n))
+        assert parts["auroc"].isna().tolist() == [False] * (n - 2) + [True, True]
+        scored = parts.dropna(subset=["auroc"])
+        assert len(scored) == r["n_sequences_scored"]
+        assert scored["auroc"].to_numpy().mean() == r["auroc"]  # exactly the averaged values
+        assert scored["auprc"].to_numpy().mean() == r["auprc"]
+    score = np.abs(attr.sum(1))
+    lab = planted_mask(t, n, length)
+    parts = attribution_components(attr, x, t)
+    assert parts["n_positive"].tolist() == lab.sum(1).tolist()
+    assert parts["n_negative"].tolist() == (length - lab.sum(1)).tolist()
+    assert parts["auroc"][3] == pytest.approx(roc_auc_score(lab[3], score[3]))
+    assert parts["auprc"][3] == pytest.approx(average_precision_score(lab[3], score[3]))
+    # a sequence planted end to end has no negative position
+    x1 = one_hot(1, 5)
+    full = attribution_components(x1, x1, truth([(0, 0, 5, "+", "A", 1, "r", True)]))
+    assert np.isnan(full["auroc"][0]) and full["n_negative"][0] == 0

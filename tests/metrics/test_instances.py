@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.metrics import instance_scores, overlap_pairs, sequence_counts, topk_curve
+from bench.metrics import instance_components, instance_scores, overlap_pairs, sequence_counts, topk_curve
 from bench.metrics.instances import call_priority, greedy_match
 from simulations import empty_instances
 
@@ -180,3 +180,153 @@ def test_topk_curve_against_rescoring_prefixes():
             if len(t):
                 assert row["recall"] == pytest.approx(r["recall"])
                 assert row["paper_recall"] == pytest.approx(r["paper_recall_distinct"])
+
+
+# ---------------------------------------------------------------- truth roles: decoys and background matches
+
+TR = truth([
+    (0, 10, 20, "+", "GATA", 1.0, "r", True),
+    (0, 50, 60, "+", "GATA", 1.0, "background_match", False),
+    (1, 30, 40, "+", "GATA", 1.0, "decoy", False),
+    (1, 60, 70, "+", "GATA", 1.0, "background_match", False),
+    (2, 0, 10, "+", "GATA", 1.0, "background_match", False),
+])
+
+
+def test_background_matches_are_split_from_decoys():
+    c = calls([
+        (0, 10, 20, "+", "p0", 0.9),  # on the functional site: TP
+        (0, 12, 22, "+", "p0", 0.8),  # duplicate on the functional site: FP, overlaps no background match
+        (0, 52, 62, "+", "p0", 0.7),  # on a background match
+        (1, 31, 41, "+", "p0", 0.6),  # on the decoy
+        (1, 90, 99, "+", "p0", 0.5),  # on nothing
+    ])
+    r = instance_scores(c, TR, n_sequences=3)
+    assert r["n_truth"] == 1 and r["n_decoys"] == 1 and r["n_background_matches"] == 3
+    assert r["precision"] == pytest.approx(1 / 5) and r["recall"] == 1.0
+    assert r["decoy_call_fraction"] == pytest.approx(1 / 5)
+    assert r["decoy_hit_fraction"] == 1.0  # the decoy metrics see the decoy only
+    assert r["background_match_call_fraction"] == pytest.approx(1 / 5)
+    assert r["background_match_hit_fraction"] == pytest.approx(1 / 3)
+    # 1 TP over the 4 calls not on a background match
+    assert r["precision_excluding_background_matches"] == pytest.approx(1 / 4)
+    assert r["no_calls"] == 0.0
+    # a call on a functional site that also overlaps a background match stays a call on the site
+    both = truth([(0, 10, 20, "+", "A", 1, "r", True), (0, 14, 24, "+", "A", 1, "background_match", False)])
+    r = instance_scores(calls([(0, 12, 22, "+", "p", 1.0), (0, 13, 23, "+", "p", 0.5)]), both)
+    assert r["background_match_call_fraction"] == 0.0 and r["background_match_hit_fraction"] == 1.0
+    assert r["precision_excluding_background_matches"] == pytest.approx(1 / 2) == r["precision"]
+
+
+def test_without_role_every_non_functional_row_is_a_decoy():
+    no_role = TR.drop(columns="role")
+    c = calls([(0, 52, 62, "+", "p0", 0.7), (2, 1, 9, "+", "p0", 0.6)])
+    r = instance_scores(c, no_role)
+    assert r["n_decoys"] == 4 and r["n_background_matches"] == 0
+    assert r["decoy_call_fraction"] == 1.0 and r["decoy_hit_fraction"] == pytest.approx(2 / 4)
+    assert r["background_match_call_fraction"] == 0.0 and np.isnan(r["background_match_hit_fraction"])
+    assert r["precision_excluding_background_matches"] == r["precision"] == 0.0
+    with_role = instance_scores(c, TR)
+    assert with_role["decoy_call_fraction"] == 0.0 and with_role["background_match_call_fraction"] == 1.0
+    # every call is on a background match: no call left to be precise with
+    assert np.isnan(with_role["precision_excluding_background_matches"])
+    # a functional row is a target whatever its role
+    r = instance_scores(c, truth([(0, 52, 62, "+", "A", 1, "background_match", True)]))
+    assert r["precision"] == pytest.approx(1 / 2) and r["n_background_matches"] == 0
+
+
+def test_no_calls_is_counted():
+    r = instance_scores(empty_instances(), TR)
+    assert r["no_calls"] == 1.0 and np.isnan(r["precision"]) and r["f1"] == 0.0
+    assert np.isnan(r["background_match_call_fraction"]) and r["background_match_hit_fraction"] == 0.0
+    assert np.isnan(r["precision_excluding_background_matches"])
+    assert instance_scores(calls([(0, 1, 5, "+", "A", 1.0)]), TR)["no_calls"] == 0.0
+
+
+# ---------------------------------------------------------------- per-sequence components
+
+def _pooled(parts: pd.DataFrame) -> dict:
+    """The pooled scores from summed components (the formulas in instance_components' docstring)."""
+    s = parts.sum()
+    div = lambda a, b: float(a) / float(b) if b else np.nan  # noqa: E731
+    return {
+        "precision": div(s.tp, s.n_calls), "recall": div(s.tp, s.n_truth),
+        "f1": div(2 * s.tp, s.n_calls + s.n_truth),
+        "precision_identity": div(s.tp_identity, s.n_calls), "recall_identity": div(s.tp_identity, s.n_truth),
+        "f1_identity": div(2 * s.tp_identity, s.n_calls + s.n_truth),
+        "paper_precision": div(s.paper_hits, s.n_calls), "paper_recall": div(s.paper_hits, s.n_truth),
+        "decoy_call_fraction": div(s.decoy_calls, s.n_calls),
+        "background_match_call_fraction": div(s.background_match_calls, s.n_calls),
+        "precision_excluding_background_matches": div(s.tp, s.n_calls - s.background_match_calls),
+    }
+
+
+def _assert_same(pooled: dict, scores: dict):
+    for k, v in pooled.items():
+        assert (np.isnan(v) and np.isnan(scores[k])) or v == scores[k], (k, v, scores[k])  # exact
+
+
+def test_components_hand_made():
+    c = calls([
+        (0, 12, 22, "+", "p0", 0.9), (0, 14, 24, "-", "p0", 0.5), (0, 55, 65, "+", "p1", 0.8),
+        (1, 36, 46, "+", "p1", 0.7), (1, 82, 92, "+", "p0", 0.6),
+    ])
+    parts = instance_components(c, T, assignment={"p0": "GATA", "p1": "GATA"}, n_sequences=4)
+    assert parts["seq"].tolist() == [0, 1, 2, 3]
+    assert parts["n_calls"].tolist() == [3, 2, 0, 0]
+    assert parts["n_truth"].tolist() == [2, 1, 0, 0]
+    assert parts["tp"].tolist() == [2, 0, 0, 0]
+    assert parts["tp_identity"].tolist() == [1, 0, 0, 0]  # p1 on TAL is the wrong identity
+    assert parts["paper_hits"].tolist() == [3, 0, 0, 0]
+    assert parts["decoy_calls"].tolist() == [0, 1, 0, 0]
+    assert parts["background_match_calls"].tolist() == [0, 0, 0, 0]
+    _assert_same(_pooled(parts), instance_scores(c, T, assignment={"p0": "GATA", "p1": "GATA"}, n_sequences=4))
+    # no assignment: a NaN column; no rows at all: an empty frame
+    assert instance_components(c, T)["tp_identity"].isna().all()
+    assert len(instance_components(empty_instances(), empty_instances(truth=True))) == 0
+    assert instance_components(empty_instances(), T, n_sequences=3)["n_truth"].tolist() == [2, 1, 0]  # no decoy
+    with pytest.raises(ValueError, match="n_sequences"):
+        instance_components(c, T, n_sequences=1)
+    with pytest.raises(ValueError, match="assignment"):
+        instance_components(c, T, assignment=["p0"])
+
+
+def _random_roles(rng, n, nseq, length):
+    t = _random(rng, n, nseq, length)
+    kind = rng.integers(0, 3, n)
+    t["functional"] = kind == 0
+    t["role"] = np.array(["r", "decoy", "background_match"])[kind]
+    return t
+
+
+def test_components_sum_to_instance_scores_exactly():
+    rng = np.random.default_rng(7)
+    assignment = {"A": "A", "B": "B"}
+    for i in range(150):
+        c = _random(rng, int(rng.integers(0, 20)), 3, 40)
+        make = _random if i % 2 else _random_roles  # without and with a role column
+        t = make(rng, int(rng.integers(0, 20)), 3, 40)
+        parts = instance_components(c, t, assignment, n_sequences=3)
+        r = instance_scores(c, t, assignment, n_sequences=3)
+        _assert_same(_pooled(parts), r)
+        assert parts["n_calls"].sum() == r["n_calls"] and parts["n_truth"].sum() == r["n_truth"]
+        tp, hit = _brute(c, t.loc[t["functional"]].reset_index(drop=True))
+        assert parts["tp"].sum() == tp and parts["paper_hits"].sum() == hit
+
+
+def _resampled(df: pd.DataFrame, idx: np.ndarray) -> pd.DataFrame:
+    """The rows of sequences ``idx`` (with repeats), sequence ``idx[p]`` renamed ``p``."""
+    parts = [df.loc[df["seq"] == s].assign(seq=p) for p, s in enumerate(idx)]
+    return pd.concat(parts, ignore_index=True) if parts else df.iloc[:0]
+
+
+def test_components_over_a_bootstrap_resample_score_the_resampled_tables():
+    rng = np.random.default_rng(11)
+    assignment = {"A": "A", "B": "B"}
+    for _ in range(30):
+        c = _random(rng, int(rng.integers(1, 25)), 5, 40)
+        t = _random_roles(rng, int(rng.integers(1, 25)), 5, 40)
+        parts = instance_components(c, t, assignment, n_sequences=5)
+        idx = rng.integers(0, 5, 5)
+        r = instance_scores(_resampled(c, idx), _resampled(t, idx), assignment, n_sequences=5)
+        _assert_same(_pooled(parts.iloc[idx]), r)

@@ -78,3 +78,14 @@ def test_threshold_checked_and_defaulted():
         motif_assignment([], [GATA], threshold=float("nan"))
     disc = [GATA.renamed("p0")]
     assert motif_recovery(disc, [GATA]) == motif_recovery(disc, [GATA], threshold=0.75)
+
+
+def test_pearson_recovery_refuses_overhangs_and_keeps_shifts():
+    # the benchmark's match: Pearson >= 0.75 with at most 2 overhanging columns
+    overhang = from_consensus("p0", "CCTCAGAT")  # shares only AGAT with AGATAAGG, at the edge
+    shifted = from_consensus("p1", "GCAGATAA")  # AGATAA, two columns off
+    r = motif_recovery([overhang, shifted], [GATA, EBOX], similarity="pearson")
+    assert r["n_passing"] == 2 and r["n_recovered"] == 1 and r["non_motif_patterns"] == 1
+    assert r["best_similarity/GATA"] == pytest.approx(1.0)
+    assert motif_assignment([overhang, shifted], [GATA, EBOX], similarity="pearson") == {"p1": "GATA"}
+    assert motif_recovery([overhang], [GATA], similarity="pearson")["recall"] == 0.0

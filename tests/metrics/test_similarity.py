@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from bench.metrics import (aligned_pearson, aligned_similarity, benjamini_hochberg, motif_recovery, passes_quality,
-                           similarity_matrix, tomtom_pvalues, tomtom_qvalues, trim_by_ic)
+                           pearson_min_overlap, similarity_matrix, tomtom_pvalues, tomtom_qvalues, trim_by_ic)
 from simulations import from_consensus
 
 
@@ -148,3 +148,42 @@ def test_tomtom_qvalues_and_recovery():
     assert q.shape == (2, 2) and np.all(q >= p - 1e-15) and q[0, 0] < 1e-3
     r = motif_recovery([gata.renamed("p0"), from_consensus("p1", "TTTTTAAAAA")], [gata, ebox], similarity="tomtom")
     assert r["recall"] == pytest.approx(1 / 2) and r["best_similarity/GATA"] > 2
+
+
+def test_pearson_default_overlap_rule():
+    assert pearson_min_overlap(8, 8) == 6  # at most 2 columns of the shorter motif hang over
+    assert pearson_min_overlap(13, 15) == 11
+    assert pearson_min_overlap(6, 13) == 4  # never fewer than 4 columns ...
+    assert pearson_min_overlap(3, 10) == 3  # ... unless the shorter motif is narrower
+    assert pearson_min_overlap(8, 8, min_overlap=4) == 4 and pearson_min_overlap(5, 8, min_overlap=7) == 5
+    with pytest.raises(ValueError, match="min_overlap"):
+        pearson_min_overlap(8, 8, min_overlap=0)
+    with pytest.raises(ValueError, match="width_a"):
+        pearson_min_overlap(0, 8)
+
+
+def test_pearson_refuses_a_four_column_overhang():
+    # GATA, the last 4 columns of a, is the first 4 of b; nothing else lines up
+    a, b = onehot("CCTTGATA"), onehot("GATACCTT")
+    assert aligned_pearson(a, b, min_overlap=4) == pytest.approx(1.0)  # the old rule
+    # the best alignment of >= 6 columns (reverse strand) matches half its n columns; for one-hot
+    # columns with m matches Pearson is (4m − n) / (3n), here 1/3
+    assert aligned_pearson(a, b) == pytest.approx(1 / 3)
+    assert aligned_pearson(b, a) == pytest.approx(1 / 3)
+
+
+def test_pearson_full_and_shifted_matches_are_found():
+    b = onehot("AGATAAGG")
+    assert aligned_pearson(b, b) == pytest.approx(1.0)
+    assert aligned_pearson(onehot("CAGATAAG"), b) == pytest.approx(1.0)  # shifted by 1: 7 columns
+    assert aligned_pearson(onehot("CCAGATAA"), b) == pytest.approx(1.0)  # shifted by 2: 6 columns
+    assert aligned_pearson(onehot("TTCAGATA"), b) < 0.75  # shifted by 3: only 5 columns line up
+    assert aligned_pearson(onehot("TTATCTCC"), b) == pytest.approx(1.0)  # TTATCT = rc(AGATAA): 6 columns
+    assert aligned_pearson(onehot("GATAAG"), b) == pytest.approx(1.0)  # a sub-motif lies inside b
+
+
+def test_pearson_soft_motifs_under_the_default_rule():
+    g = from_consensus("g", "AGATAAGG").pfm
+    assert aligned_pearson(from_consensus("o", "CCTCAGAT").pfm, g) < 0.75
+    assert aligned_pearson(from_consensus("o", "CCTCAGAT").pfm, g, min_overlap=4) == pytest.approx(1.0)
+    assert aligned_pearson(from_consensus("s", "GCAGATAA").pfm, g) == pytest.approx(1.0)
