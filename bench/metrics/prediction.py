@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import pearsonr, spearmanr
 
 from simulations import parse_spec
+from simulations.grammar import ResolvedSpec
 from simulations.likelihood import class_log_likelihood_ratios
 
 from ._ranking import auroc_rows, average_precision_rows
@@ -127,25 +130,39 @@ def prediction_scores(y_true, logits, kind: str = "auto") -> dict[str, float]:
     return out
 
 
-def planted_content_oracle(instances, y, fit_index, test_index) -> float:
+def planted_content_oracle(instances, y, fit_index, test_index, spec=None) -> float:
     """auROC of a reader that sees exactly what was planted, and nothing of the sequence else.
 
-    Each sequence is reduced to its functional planted content: the motifs and strands in positional
-    order and the distances between consecutive starts (empty for a background sequence). The
-    oracle scores a test sequence by the fraction of positives among the ``fit_index`` sequences with
-    the same content (the overall fraction for content never seen there). Its auROC is the ceiling
-    set by the grammar alone: where two classes plant the same content (a lone motif in positives
-    and in negatives), no model can separate them. It ignores how recognizable each sampled site
-    is, so a model can fall below it for that reason too.
+    Each sequence is reduced to its functional planted content (empty for a background sequence):
+
+    - its chain: the motifs and strands in positional order and the distances between consecutive starts;
+    - its scattered sites: how many of each motif (on each strand, unless every scatter element of that
+      motif in ``spec`` draws its strands at random, when the split carries no information), not where:
+      a scattered site lands anywhere free in every class, so its position only fragments the content
+      (with the positions in it, a count grammar's every sequence held a content of its own and the
+      reader fell to chance).
+
+    A planted instance is scattered when its ``role`` is a scatter role of ``spec`` (and no chain role),
+    or, without ``spec``, when its role has the simulator's default form ``config:scatter:motif``; without
+    a ``role`` column every instance counts as chain.
+
+    The oracle scores a test sequence by the fraction of positives among the ``fit_index`` sequences with
+    the same content (the overall fraction for content never seen there). Its auROC is the ceiling set by
+    the grammar alone: where two classes plant the same content (a lone motif in positives and in
+    negatives), no model can separate them. It ignores how recognizable each sampled site is, so a model
+    can fall below it for that reason too; and it ignores where a chain sits, so a grammar whose classes
+    differ only in chain position (centred against uniform) can be read better than it.
 
     Parameters
     ----------
     instances : DataFrame
-        The dataset's planted instances (``seq, start, strand, motif, functional``).
+        The dataset's planted instances (``seq, start, strand, motif, functional``, and ``role``).
     y : (N,) in {0, 1}
         Labels of every sequence.
     fit_index, test_index : array of int
         Sequences the content rates are counted on, and sequences scored.
+    spec : dict, str, Path or ResolvedSpec, optional
+        The grammar (``SimulatedDataset.spec``): which roles are scattered, and whose strands are random.
 
     Returns
     -------
@@ -159,11 +176,7 @@ def planted_content_oracle(instances, y, fit_index, test_index) -> float:
         raise ValueError(f"instances needs columns {sorted(missing)}")
     if len(test_index) == 0 or len(fit_index) == 0:
         raise ValueError("fit_index and test_index must name at least one sequence each")
-    content = [()] * len(y)
-    planted = instances[instances["functional"]].sort_values(["seq", "start"])
-    for seq, g in planted.groupby("seq"):
-        starts = g["start"].to_numpy()
-        content[int(seq)] = (tuple(zip(g["motif"], g["strand"])), tuple(np.diff(starts).tolist()))
+    content = _planted_content(instances, len(y), spec)
     rates, counts = {}, {}
     for i in fit_index:
         c = content[i]
@@ -178,6 +191,48 @@ def planted_content_oracle(instances, y, fit_index, test_index) -> float:
     return float(auroc_rows(scores[None, :], y_test[None, :].astype(bool))[0])
 
 
+def _scatter_roles(spec):
+    """The roles of a grammar's scattered elements (none that a chain element also has), and the motifs
+    every scatter element of which draws its strands at random."""
+    s = (spec if isinstance(spec, ResolvedSpec) else parse_spec(spec)).spec
+    chain, scatter, orientations = set(), set(), {}
+    for cls in s.classes:
+        for cfg in cls.configs:
+            chain.update(e.role or f"{cfg.name}:{e.motif}" for e in cfg.motifs)
+            for e in cfg.scatter:
+                scatter.add(e.role or f"{cfg.name}:scatter:{e.motif}")
+                if e.functional:
+                    orientations.setdefault(e.motif, set()).add(e.orientation)
+    return scatter - chain, {m for m, o in orientations.items() if o == {"random"}}
+
+
+def _planted_content(instances, n: int, spec=None) -> list:
+    """Each sequence's functional planted content, as :func:`planted_content_oracle` reads it."""
+    content = [()] * n
+    planted = instances[instances["functional"]].sort_values(["seq", "start"], kind="stable")
+    if spec is not None and "role" in planted.columns:
+        roles, random_strands = _scatter_roles(spec)
+        scattered = planted["role"].isin(roles).to_numpy()
+    elif "role" in planted.columns:
+        random_strands = set()
+        scattered = planted["role"].astype(str).str.contains(":scatter:", regex=False).to_numpy()
+    else:
+        random_strands, scattered = set(), np.zeros(len(planted), dtype=bool)
+    seqs = planted["seq"].to_numpy()
+    starts, motifs, strands = planted["start"].to_numpy(), planted["motif"].to_numpy(), planted["strand"].to_numpy()
+    bounds = np.flatnonzero(np.r_[True, seqs[1:] != seqs[:-1], True]) if len(seqs) else np.zeros(1, int)
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        chain = np.arange(lo, hi)[~scattered[lo:hi]]
+        scatter = np.arange(lo, hi)[scattered[lo:hi]]
+        c = (tuple(zip(motifs[chain], strands[chain])), tuple(np.diff(starts[chain]).tolist()))
+        if scatter.size:
+            tally = Counter((m, "" if m in random_strands else st)  # "": the strand split is not read
+                            for m, st in zip(motifs[scatter], strands[scatter]))
+            c += (tuple(sorted(tally.items())),)
+        content[int(seqs[lo])] = c
+    return content
+
+
 def _binary_grammar(spec):
     resolved = parse_spec(spec)
     labels = [c.label for c in resolved.spec.classes]
@@ -190,7 +245,7 @@ def likelihood_ratio_scores(spec, x) -> np.ndarray:
     """log P(x | label 1) - log P(x | label 0) of each sequence under the generative model.
 
     Each class's likelihood (:func:`simulations.likelihood.class_log_likelihood_ratios`, which states
-    its two simplifications) is weighted by its fraction within its label.
+    its simplifications) is weighted by its fraction within its label.
 
     Parameters
     ----------
@@ -254,8 +309,9 @@ def likelihood_ratio_oracle(spec, x, y, scores=None) -> float:
 
 def held_out_ceilings(ds, ratio_scores=None) -> dict[str, float]:
     """Both oracles on a ``SimulatedDataset``'s test split: the likelihood ratio (a lower bound of the
-    best auROC any model can reach) and the planted content, its rates fitted on train + valid (an upper
-    bound where both classes draw the sequence from that content alike).
+    best auROC any model can reach; exact where :func:`simulations.likelihood.class_log_likelihood_ratios`
+    makes no simplification) and the planted content, its rates fitted on train + valid (an upper bound
+    where both classes draw the sequence from that content alike).
 
     ``ratio_scores``: the test split's :func:`likelihood_ratio_scores`, when the caller has them already.
 
@@ -265,5 +321,6 @@ def held_out_ceilings(ds, ratio_scores=None) -> dict[str, float]:
     """
     test = ds.splits["test"]
     fit = np.concatenate([ds.splits["train"], ds.splits["valid"]])
-    return {"ceiling_likelihood_ratio": likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test], ratio_scores),
-            "ceiling_planted_content": planted_content_oracle(ds.instances, ds.y, fit, test)}
+    resolved = parse_spec(ds.spec)
+    return {"ceiling_likelihood_ratio": likelihood_ratio_oracle(resolved, ds.x[test], ds.y[test], ratio_scores),
+            "ceiling_planted_content": planted_content_oracle(ds.instances, ds.y, fit, test, resolved)}

@@ -146,3 +146,72 @@ def test_likelihood_ratio_oracle_input_checks():
     spec["classes"][0]["label"] = 2
     with pytest.raises(ValueError, match="labelled 0 and 1"):
         likelihood_ratio_oracle(spec, x, np.array([0, 1]))
+
+
+def test_planted_content_oracle_reads_scattered_sites_as_counts():
+    """Scattered sites are read by how many of each motif there are, not where: positives hold 3 scattered M,
+    negatives 2, each at spacings of its own. With the spacings in the content every sequence scored was
+    unseen content (auROC 0.5); as counts the reader separates the classes. The strand split is read unless
+    the spec draws every scatter element's strands at random; a chain keeps its order and spacing beside them."""
+    import pandas as pd
+
+    from bench.metrics.prediction import planted_content_oracle
+
+    rows = []
+    for s in range(4):  # positives: 3 scattered M, strands and spacings varying
+        rows += [(s, 5 + 7 * s + (11 + s) * k, "+-"[(s + k) % 2], "M", True, "many:scatter:M") for k in range(3)]
+    for s in range(4, 8):  # negatives: 2 scattered M
+        rows += [(s, 3 * s + (20 + s) * k, "+-"[(s + k) % 2], "M", True, "few:scatter:M") for k in range(2)]
+    inst = pd.DataFrame(rows, columns=["seq", "start", "strand", "motif", "functional", "role"])
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    fit, test = np.arange(8), np.arange(8)
+    spec = {"length": 100, "reject_matches": False, "motifs": {"M": {"consensus": "ACGTAC"}},
+            "classes": [{"name": "pos", "label": 1, "fraction": 0.5,
+                         "configs": [{"name": "many", "scatter": [{"motif": "M", "count": 3}]}]},
+                        {"name": "neg", "label": 0, "fraction": 0.5,
+                         "configs": [{"name": "few", "scatter": [{"motif": "M", "count": 2}]}]}]}
+    assert planted_content_oracle(inst, y, fit, test, spec) == 1.0
+    # fitted on other sequences than those scored: the count is seen, the exact positions never are
+    assert planted_content_oracle(inst, y, [0, 1, 4, 5], [2, 3, 6, 7], spec) == 1.0
+    # without the spec the default roles still mark the sites as scattered, but the strand split is read:
+    # the positives' splits (2+, 1-) and (1+, 2-) are each seen, as is the negatives' (1+, 1-)
+    assert planted_content_oracle(inst, y, [0, 1, 4, 5], [2, 3, 6, 7]) == 1.0
+    # the old reading (positions and spacings): nothing fitted is ever seen again, every score the overall rate
+    assert planted_content_oracle(inst.drop(columns="role"), y, [0, 1, 4, 5], [2, 3, 6, 7]) == 0.5
+    # a chain beside the scattered sites: its spacing stays part of the content
+    chain = pd.DataFrame([(s, 80, "+", "M", True, "many:M") for s in range(8)], columns=inst.columns)
+    both = pd.concat([inst, chain])
+    assert planted_content_oracle(both, y, fit, test) == 1.0
+
+
+def _count_spec(positive, negative, background):
+    """Positives scatter ``positive`` copies of one 8-column motif (strands at random), negatives ``negative``."""
+    pfm = [[0.7, 0.1, 0.1, 0.1, 0.6, 0.1, 0.1, 0.2], [0.1, 0.7, 0.1, 0.1, 0.1, 0.6, 0.1, 0.2],
+           [0.1, 0.1, 0.7, 0.1, 0.2, 0.1, 0.7, 0.3], [0.1, 0.1, 0.1, 0.7, 0.1, 0.2, 0.1, 0.3]]
+    return {"name": "count", "length": 500, "background": background, "reject_matches": False,
+            "motifs": {"M": {"matrix": pfm}}, "splits": {"valid": 0.1, "test": 0.5},
+            "classes": [{"name": "pos", "label": 1, "fraction": 0.5,
+                         "configs": [{"name": "many", "scatter": [{"motif": "M", "count": positive}]}]},
+                        {"name": "neg", "label": 0, "fraction": 0.5,
+                         "configs": [{"name": "few", "scatter": [{"motif": "M", "count": negative}]}]}]}
+
+
+@pytest.mark.parametrize("background", [{"gc": 0.5}, {"model": "markov", "gc": 0.42, "cpg_ratio": 0.25}])
+@pytest.mark.parametrize("positive,negative", [({"min": 12, "max": 24}, {"min": 2, "max": 8}),
+                                               ({"min": 4, "max": 10}, {"min": 2, "max": 6})])
+def test_count_grammar_ceilings_are_ordered(background, positive, negative):
+    """A density grammar: the planted-content bound reaches what the true site count reads (it read 0.5 when
+    the sites' positions were part of its content), and the likelihood ratio stays below that bound."""
+    from bench.metrics.prediction import held_out_ceilings
+    from simulations import simulate
+
+    data = simulate(_count_spec(positive, negative, background), 2000, seed=0)
+    ceilings = held_out_ceilings(data)
+    test = data.splits["test"]
+    n_sites = np.bincount(data.instances["seq"], minlength=len(data))[test].astype(float)
+    count_reader = prediction_scores(data.y[test], n_sites)["auroc"]
+    assert ceilings["ceiling_planted_content"] >= count_reader - 0.02
+    assert ceilings["ceiling_likelihood_ratio"] <= ceilings["ceiling_planted_content"] + 0.01
+    if negative["max"] < positive["min"]:  # the counts never overlap: the content separates the classes
+        assert ceilings["ceiling_planted_content"] == 1.0
+    assert ceilings["ceiling_likelihood_ratio"] > 0.6
