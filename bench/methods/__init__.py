@@ -10,11 +10,16 @@ integrated_gradients   captum IG over the same K dinucleotide-shuffled reference
 captum_deeplift_shap   captum's DeepLift over those references (compared implementation)
 shap_deep_explainer    shap's DeepExplainer over those references (compared implementation)
 ism                    in-silico mutagenesis (assumption-free reference)
-modisco                attributions -> modisco-lite patterns -> FIMO instances
+modisco                attributions -> modisco-lite patterns -> FIMO instances (quality-passing patterns)
 filter_readout         first-layer filters -> PFMs, above-threshold activations -> instances
 argminn_readout        ARGMINN's mechanistic read-out (models.readout)
 positive_control       the true motifs and their FIMO hits
 negative_control       random motifs of the true widths, their FIMO hits, position-shuffled DLS
+
+The three scanning routes (positive_control, negative_control, modisco with ``instances: fimo``) take
+the same ``scan_threshold`` rule (:mod:`bench.methods.scanning`; default
+``scanning.DEFAULT_SCAN_THRESHOLD``, a per-motif cut-off reaching 90% of each motif's own sites, chosen
+in ``reports/scanning/``) and the same ``merge``.
 """
 
 from __future__ import annotations
@@ -52,6 +57,22 @@ def _positive_int(*keys):
             v = params[k]
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{k} must be a positive integer, got {v!r}")
+    return validate
+
+
+def _scan_threshold(key="scan_threshold"):
+    def validate(params):
+        from .scanning import check_scan_threshold
+
+        check_scan_threshold(params[key], key)
+    return validate
+
+
+def _boolean(*keys):
+    def validate(params):
+        for k in keys:
+            if not isinstance(params[k], (bool, np.bool_)):
+                raise ValueError(f"{k} must be true or false, got {params[k]!r}")
     return validate
 
 
@@ -93,9 +114,10 @@ _REF = {"n_references": 10, "batch_size": _attr.DEFAULT_BATCH_SIZE}
 
 
 def _run_modisco(model, x, params, seed, truth_motifs):
+    import shutil
     import tempfile
 
-    from bench.metrics.similarity import trim_by_ic
+    from bench.metrics.similarity import passes_quality, trim_by_ic
 
     from . import modisco as _mod
     from .scanning import scan_instances
@@ -103,10 +125,19 @@ def _run_modisco(model, x, params, seed, truth_motifs):
     actual, hyp, err = _attr.attribute(model, x, params["attribution"], n_references=params["n_references"],
                                        seed=seed, batch_size=params["batch_size"])
     mparams = {k: params[k] for k in _mod.MODISCO_DEFAULTS}
-    workdir = params["workdir"] or tempfile.mkdtemp(prefix="modisco_")
-    result = _mod.run_modisco(x, hyp, mparams, workdir=workdir)
+    # a fresh folder per call (inside workdir when given): parallel cells never share one, and
+    # nothing is left behind; everything later stages need is read out of it before it goes
+    if params["workdir"]:
+        from pathlib import Path
 
-    motifs, cwms, seqlets, dropped = [], {}, [], []
+        Path(params["workdir"]).mkdir(parents=True, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="modisco_", dir=params["workdir"] or None)
+    try:
+        result = _mod.run_modisco(x, hyp, mparams, workdir=work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    motifs, cwms, seqlets, dropped, passing, failing = [], {}, {}, [], [], []
     for p in result.patterns:
         trimmed = trim_by_ic(p.ppm, params["trim_threshold"])
         if trimmed.shape[1] == 0:
@@ -115,28 +146,49 @@ def _run_modisco(model, x, params, seed, truth_motifs):
         # trim_by_ic keeps a contiguous block; find where it starts to cut the CWM identically
         ic_keep = np.flatnonzero(_ic(p.ppm) >= params["trim_threshold"])
         a, b = int(ic_keep[0]), int(ic_keep[-1]) + 1
+        ok = bool(passes_quality(trimmed, "modisco"))
+        (passing if ok else failing).append(p.name)
         motifs.append(Motif(p.name, trimmed, {"route": "modisco", "n_seqlets": int(len(p.seqlets)),
-                                              "untrimmed_width": int(p.ppm.shape[1]), "trim": [a, b]}))
+                                              "untrimmed_width": int(p.ppm.shape[1]), "trim": [a, b],
+                                              "passes_modisco_quality": ok}))
         cwms[p.name] = p.cwm[:, a:b].copy()
-        seqlets.append(_trimmed_seqlets(p.seqlets, a, b, actual, p.name))
+        seqlets[p.name] = _trimmed_seqlets(p.seqlets, a, b, actual, p.name)
 
+    # every pattern stays in `motifs` (the motif metrics apply their own quality rules); only the
+    # instance calls are restricted, as the reference scanned only its QC-passed patterns
+    scanned = select_patterns([m.name for m in motifs], passing, params["patterns"])
     details = _attribution_details(params["attribution"], params, err)
     details.update({"modisco_params": result.params, "modisco_runtime_s": result.runtime_s,
-                    "modisco_h5": str(result.h5_path), "n_patterns": len(result.patterns),
+                    "n_patterns": len(result.patterns),
                     "patterns_dropped_empty_after_trim": dropped,
-                    "n_seqlets": int(sum(len(s) for s in seqlets))})
+                    "patterns_passing_quality": passing, "patterns_failing_quality": failing,
+                    "pattern_filter": params["patterns"], "patterns_scanned": scanned,
+                    "n_seqlets": int(sum(len(s) for s in seqlets.values()))})
     if result.no_patterns_reason:
         details["no_patterns_reason"] = result.no_patterns_reason
     if params["instances"] == "fimo":
-        instances, counts = scan_instances({m.name: m.pfm for m in motifs}, x, params["fimo_threshold"],
-                                           params["merge"])
+        by_name = {m.name: m.pfm for m in motifs}
+        instances, counts = scan_instances({n: by_name[n] for n in scanned}, x, params["scan_threshold"],
+                                           params["merge"], seed)
         details.update(counts)
     else:
         import pandas as pd
 
-        instances = pd.concat(seqlets, ignore_index=True) if seqlets else None
+        chosen = [seqlets[n] for n in scanned]
+        instances = pd.concat(chosen, ignore_index=True) if chosen else None
     return Interpretation(motifs=motifs, instances=instances, attributions=actual, hypothetical=hyp,
                           details=details, cwms=cwms)
+
+
+def select_patterns(names, passing, rule: str) -> list:
+    """The patterns whose instances the MoDISco route calls: ``"passing"`` keeps those passing the
+    paper's MoDISco quality rule (``passing``), ``"all"`` keeps every one; order of ``names``."""
+    if rule == "all":
+        return list(names)
+    if rule == "passing":
+        keep = set(passing)
+        return [n for n in names if n in keep]
+    raise ValueError(f"patterns must be one of ['passing', 'all'], got {rule!r}")
 
 
 def _trimmed_seqlets(seqlets, a: int, b: int, actual: np.ndarray, name: str):
@@ -169,7 +221,14 @@ def _modisco_defaults() -> dict:
     from .modisco import MODISCO_DEFAULTS
 
     return {"attribution": "deeplift_shap", **_REF, **MODISCO_DEFAULTS, "trim_threshold": 0.2,
-            "instances": "fimo", "fimo_threshold": 1e-4, "merge": True, "workdir": None}
+            "instances": "fimo", "patterns": "passing", "scan_threshold": _scan_default(), "merge": True,
+            "workdir": None}
+
+
+def _scan_default() -> dict:
+    from .scanning import DEFAULT_SCAN_THRESHOLD
+
+    return dict(DEFAULT_SCAN_THRESHOLD)
 
 
 # ---------------------------------------------------------------------- read-outs and controls
@@ -195,7 +254,8 @@ def _run_positive_control(model, x, params, seed, truth_motifs):
     if not truth_motifs:
         raise ValueError("positive_control needs truth_motifs (the planted motifs)")
     motifs = [Motif(m.name, m.pfm, {"route": "positive_control"}) for m in truth_motifs]
-    instances, counts = scan_instances({m.name: m.pfm for m in motifs}, x, params["fimo_threshold"], params["merge"])
+    instances, counts = scan_instances({m.name: m.pfm for m in motifs}, x, params["scan_threshold"], params["merge"],
+                                       seed)
     return Interpretation(motifs=motifs, instances=instances, details=counts)
 
 
@@ -211,8 +271,8 @@ def _run_negative_control(model, x, params, seed, truth_motifs):
 
     widths = [m.width for m in truth_motifs] if truth_motifs else list(params["widths"])
     motifs = random_motifs(widths, seed)
-    instances, details = scan_instances({m.name: m.pfm for m in motifs}, x, params["fimo_threshold"],
-                                        params["merge"])
+    instances, details = scan_instances({m.name: m.pfm for m in motifs}, x, params["scan_threshold"],
+                                        params["merge"], seed)
     attributions = None
     if params["attributions"] == "shuffled_dls":
         actual, _, _ = _attr.attribute(model, x, "deeplift_shap", n_references=params["n_references"], seed=seed,
@@ -245,6 +305,8 @@ def _build() -> dict:
     methods["modisco"] = Method("modisco", _run_modisco, ("differentiable",), _modisco_defaults(),
                                 _all(_choice("attribution", ("deeplift_shap", "integrated_gradients")),
                                      _choice("instances", ("fimo", "seqlets")),
+                                     _choice("patterns", ("passing", "all")),
+                                     _scan_threshold(), _boolean("merge"),
                                      _positive_int("n_references", "batch_size", "max_seqlets")))
     methods["filter_readout"] = Method("filter_readout", _run_filter_readout, ("conv_first_layer",),
                                        {"quality": None, "background_fpr": 1e-3},
@@ -252,11 +314,13 @@ def _build() -> dict:
                                             _fraction_or_none("background_fpr")))
     methods["argminn_readout"] = Method("argminn_readout", _run_argminn_readout, ("argminn",), {})
     methods["positive_control"] = Method("positive_control", _run_positive_control, (),
-                                         {"fimo_threshold": 1e-4, "merge": True})
+                                         {"scan_threshold": _scan_default(), "merge": True},
+                                         _all(_scan_threshold(), _boolean("merge")))
     methods["negative_control"] = Method("negative_control", _run_negative_control, ("differentiable",),
-                                         {"fimo_threshold": 1e-4, "merge": True, "attributions": "shuffled_dls",
-                                          **_REF, "widths": [10]},
-                                         _choice("attributions", ("shuffled_dls", "none")))
+                                         {"scan_threshold": _scan_default(), "merge": True,
+                                          "attributions": "shuffled_dls", **_REF, "widths": [10]},
+                                         _all(_choice("attributions", ("shuffled_dls", "none")),
+                                              _scan_threshold(), _boolean("merge")))
     return methods
 
 

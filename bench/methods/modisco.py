@@ -162,8 +162,10 @@ def run_modisco(x, hypothetical, params: dict | None = None, workdir=None, timeo
     params : dict
         Overrides of :data:`MODISCO_DEFAULTS`.
     workdir : path
-        Where the inputs, the ``modisco.h5`` results file and the log go; a fresh temporary folder
-        when None. The results file and log are kept.
+        Where the inputs, the ``modisco.h5`` results file and the log go, used as given (two runs
+        must not share one); a fresh temporary folder when None. The results file and log are kept
+        and the folder belongs to the caller (``result.h5_path`` points into it): the MoDISco route
+        gives each call a fresh folder and removes it once the patterns are read.
     timeout : float, optional
         Seconds before the modisco-lite process is killed.
     keep_inputs : bool

@@ -60,6 +60,12 @@ def test_check_params():
     with pytest.raises(ValueError, match="n_references must be a positive integer"):
         METHODS["integrated_gradients"].check_params({"n_references": 0})
     assert METHODS["modisco"].check_params({"max_seqlets": 10})["max_seqlets"] == 10
+    assert METHODS["modisco"].check_params({})["patterns"] == "passing"
+    # the scanning routes share one threshold rule; the old fixed-p parameter is gone
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['fimo_threshold'\].*scan_threshold"):
+        METHODS["positive_control"].check_params({"fimo_threshold": 1e-4})
+    assert METHODS["negative_control"].check_params({"scan_threshold": {"pvalue": 1e-3}})["scan_threshold"] == {
+        "pvalue": 1e-3}
 
 
 def test_run_rejects_bad_x(tiny_cnn):

@@ -109,7 +109,8 @@ def test_modisco_no_signal_is_an_empty_result(tmp_path):
     x = random_one_hot(200, 100, 1)
     hyp = np.random.default_rng(1).normal(0, 1e-3, size=x.shape).astype(np.float32)
     result = run_modisco(x, hyp, {"max_seqlets": 500}, workdir=tmp_path)
-    assert isinstance(result.patterns, list)  # whatever it finds, it does not crash
+    assert result.patterns == []  # noise of one scale everywhere: no seqlet beats the null
+    assert result.no_patterns_reason == "modisco-lite found no patterns"
     assert (tmp_path / "modisco.h5").exists()
 
 
@@ -185,3 +186,114 @@ def test_fill_exact_zeros_leaves_scores_and_fills_zeros_below_the_scale():
     np.testing.assert_array_equal(filled, fill_exact_zeros(hyp))  # seeded
     assert np.all(hyp[~nonzero] == 0)  # the input is not modified
     np.testing.assert_array_equal(fill_exact_zeros(np.zeros((1, 4, 5))), np.zeros((1, 4, 5)))
+
+
+# ---------------------------------------------------------------------- the route around modisco-lite (faked)
+
+
+def _fake_patterns():
+    """A strong GATAAG pattern (trimmed length 6, total IC ~10.5 bits: passes the paper's MoDISco
+    rule) and a weak A-rich one (8 columns of ~0.29 bit, all kept by the 0.2-bit trim, total ~2.4
+    bits: fails it)."""
+    from bench.methods.modisco import Pattern
+    from simulations import from_consensus
+
+    strong = from_consensus("s", "GATAAG").pfm
+    weak = np.tile(np.array([[0.55], [0.15], [0.15], [0.15]]), (1, 8))
+    seqlets = pd.DataFrame({"seq": [0, 2], "start": [10, 12], "end": [16, 20], "strand": ["+", "-"]})
+    return [Pattern("pos_pattern_0", strong, strong * 0.1, strong * 0.1, seqlets.assign(end=[16, 18])),
+            Pattern("pos_pattern_1", weak, weak * 0.1, weak * 0.1, seqlets)]
+
+
+def _fake_run_modisco(record, patterns=_fake_patterns, then=None, fail=False):
+    from pathlib import Path
+
+    from bench.methods.modisco import ModiscoResult
+
+    def run(x, hyp, params=None, workdir=None, **kw):
+        work = Path(workdir)
+        assert work.is_dir() and not any(work.iterdir()), "a fresh, empty folder per call"
+        (work / "modisco.h5").write_bytes(b"fake")
+        record.append(work)
+        if then is not None:
+            then()
+        if fail:
+            raise RuntimeError("modisco-lite failed")
+        return ModiscoResult(patterns(), work / "modisco.h5", dict(params or {}), 0.1, "", "")
+    return run
+
+
+def test_modisco_route_scans_only_passing_patterns_by_default(monkeypatch, tiny_cnn, tiny_x):
+    from bench.methods import METHODS
+    from bench.methods import modisco as mod
+
+    x = tiny_x.copy()
+    for j in range(8):  # the weak pattern's best window, so it has something to call
+        x[1, :, 20 + j] = 0
+        x[1, 0, 20 + j] = 1
+    monkeypatch.setattr(mod, "run_modisco", _fake_run_modisco([]))
+    base = {"n_references": 3, "merge": False}
+    default = METHODS["modisco"].run(tiny_cnn, x, base, seed=0)
+    everything = METHODS["modisco"].run(tiny_cnn, x, {**base, "patterns": "all"}, seed=0)
+    for interp in (default, everything):
+        # every pattern stays a motif, with its quality recorded; only the scan is restricted
+        assert [m.name for m in interp.motifs] == ["pos_pattern_0", "pos_pattern_1"]
+        assert [m.source["passes_modisco_quality"] for m in interp.motifs] == [True, False]
+        assert interp.details["patterns_passing_quality"] == ["pos_pattern_0"]
+        assert interp.details["patterns_failing_quality"] == ["pos_pattern_1"]
+    assert default.details["pattern_filter"] == "passing"
+    assert default.details["patterns_scanned"] == ["pos_pattern_0"]
+    assert set(default.instances.motif) == {"pos_pattern_0"}
+    assert everything.details["patterns_scanned"] == ["pos_pattern_0", "pos_pattern_1"]
+    assert set(everything.instances.motif) == {"pos_pattern_0", "pos_pattern_1"}
+    assert everything.details["scan_pvalues"].keys() == {"pos_pattern_0", "pos_pattern_1"}
+
+    seqlets = METHODS["modisco"].run(tiny_cnn, x, {**base, "instances": "seqlets"}, seed=0)
+    assert seqlets.details["patterns_scanned"] == ["pos_pattern_0"]
+    assert set(seqlets.instances.motif) == {"pos_pattern_0"} and len(seqlets.instances) == 2
+    all_seqlets = METHODS["modisco"].run(tiny_cnn, x, {**base, "instances": "seqlets", "patterns": "all"}, seed=0)
+    assert sorted(set(all_seqlets.instances.motif)) == ["pos_pattern_0", "pos_pattern_1"]
+
+    with pytest.raises(ValueError, match=r"patterns must be one of \['passing', 'all'\]"):
+        METHODS["modisco"].check_params({"patterns": "qc"})
+
+
+def test_select_patterns():
+    from bench.methods import select_patterns
+
+    assert select_patterns(["a", "b", "c"], ["c", "a"], "passing") == ["a", "c"]
+    assert select_patterns(["a", "b", "c"], [], "all") == ["a", "b", "c"]
+    assert select_patterns(["a"], [], "passing") == []
+    with pytest.raises(ValueError, match="patterns must be one of"):
+        select_patterns(["a"], ["a"], "some")
+
+
+def test_modisco_calls_never_share_a_folder_and_leave_nothing(monkeypatch, tmp_path, tiny_cnn, tiny_x):
+    """Two calls with the same workdir, the second starting while the first one's folder is in use
+    (as parallel cells would): different fresh folders inside workdir, both gone afterwards; a
+    failing run and a run without workdir leave nothing either."""
+    from bench.methods import METHODS
+    from bench.methods import modisco as mod
+
+    params = {"n_references": 3, "workdir": str(tmp_path / "work")}
+    record = []
+    inner = lambda: METHODS["modisco"].run(tiny_cnn, tiny_x, params, seed=1)  # noqa: E731
+    monkeypatch.setattr(mod, "run_modisco", _fake_run_modisco(record, then=lambda: (
+        monkeypatch.setattr(mod, "run_modisco", _fake_run_modisco(record)), inner())))
+    interp = METHODS["modisco"].run(tiny_cnn, tiny_x, params, seed=0)
+    assert len(record) == 2 and record[0] != record[1]
+    assert all(r.parent == tmp_path / "work" for r in record)
+    assert list((tmp_path / "work").iterdir()) == []
+    assert "modisco_h5" not in interp.details and len(interp.motifs) == 2  # read out before the folder went
+
+    METHODS["modisco"].run(tiny_cnn, tiny_x, params, seed=2)  # consecutive
+    assert len(record) == 3 and record[2] not in record[:2] and list((tmp_path / "work").iterdir()) == []
+
+    monkeypatch.setattr(mod, "run_modisco", _fake_run_modisco(record, fail=True))
+    with pytest.raises(RuntimeError, match="modisco-lite failed"):
+        METHODS["modisco"].run(tiny_cnn, tiny_x, params, seed=0)
+    assert list((tmp_path / "work").iterdir()) == []
+
+    monkeypatch.setattr(mod, "run_modisco", _fake_run_modisco(record))
+    METHODS["modisco"].run(tiny_cnn, tiny_x, {"n_references": 3}, seed=0)  # no workdir: a temp folder
+    assert record[-1].name.startswith("modisco_") and not record[-1].exists()
