@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -39,7 +41,17 @@ def _cmd_simulate(args) -> int:
     except (SpecError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out = ds.save(args.out)
+    from simulations.dataset import DatasetOutputError
+
+    try:
+        out = ds.save(args.out)
+    except DatasetOutputError as exc:
+        print(f"error: --out: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # unwritable, read-only, a full disk: one line, not a traceback
+        print(f"error: cannot write the dataset to {args.out}: {exc.strerror or exc} "
+              f"({exc.filename or args.out})", file=sys.stderr)
+        return 2
     elapsed = time.perf_counter() - t0
     counts = ds.instances.groupby(["motif", "functional"]).size()
     classes = dict(zip(*__import__("numpy").unique(ds.classes, return_counts=True)))
@@ -194,7 +206,7 @@ def _cmd_report(args) -> int:
 
     try:
         parts = [read_results(r) for r in args.results]
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     folders = [Path(r) if Path(r).is_dir() else Path(r).parent for r in args.results]
@@ -279,7 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("spec", metavar="SPEC", help="simulation spec: a YAML file or a preset name")
     sim.add_argument("--n", type=int, required=True, help="number of sequences")
     sim.add_argument("--seed", type=int, default=0, help="random seed (same seed, same dataset; default 0)")
-    sim.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    sim.add_argument("--out", required=True,
+                     help="output directory: new, empty, or a dataset saved before (its spec.yaml marks it), "
+                          "which is replaced atomically; any other folder is refused")
     sim.set_defaults(func=_cmd_simulate)
 
     ceil = sub.add_parser(
@@ -298,19 +312,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, taken the way Ctrl-C is: the pool is shut down and finished stages are kept."""
+
+
+def _on_sigterm(signum, frame):
+    # a second SIGTERM during the clean-up ends the process at once (the workers follow it: they
+    # watch this process, see bench.executors)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise _Terminated()
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         # every finished stage is already in the cache (written atomically): say how to go on
-        print(f"\ninterrupted: finished stages are kept; run `python -m bench {args.command} ...` again with the "
+        what = "terminated (SIGTERM)" if isinstance(exc, _Terminated) else "interrupted"
+        print(f"\n{what}: finished stages are kept; run `python -m bench {args.command} ...` again with the "
               "same arguments to resume", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGTERM if isinstance(exc, _Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,14 @@ All three take the same picklable task list and a top-level function, and yield
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
+import select
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
@@ -78,7 +84,176 @@ def prestart_local_workers() -> bool:
     return True
 
 
-def _init_worker(threads: int):
+# --------------------------------------------------------------------------- worker lifetime
+#
+# A worker is forked from the fork server, not from the process that runs the suite, and it holds
+# the fork server's and the resource tracker's pipes: were it to outlive that process (SIGKILL, the
+# OOM killer, a supervisor's SIGTERM), it would go on computing, then idle, and keep both of them
+# alive. So each worker watches the process that started its pool and ends itself when that one
+# exits; its fork server and resource tracker then see their pipes close and exit too. A worker
+# also takes SIGTERM as the end: the stage it is computing is interrupted (its temporary cache
+# entry is removed, a subprocess it waits on is killed), and the process exits.
+
+# how long an ending worker may take to clean up its current stage before it exits regardless
+WORKER_GRACE_S = 5.0
+_ending = threading.Event()
+
+
+def _children(pid: int) -> list[int]:
+    """The direct children of ``pid`` (from ``/proc``; empty where there is none)."""
+    out = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:  # pragma: no cover - no /proc
+        return out
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(name))
+    return out
+
+
+def _exit_now(code: int = 1, finalize: bool = False) -> None:
+    """End this worker at once, and any subprocess it left (a modisco job). ``finalize`` first runs
+    multiprocessing's finalizers, as a worker's normal exit does (they unlink the semaphores it made,
+    e.g. tqdm's lock, which the resource tracker would otherwise report as leaked); only from the
+    main thread, once its stage is cleaned up."""
+    for child in _children(os.getpid()):
+        try:
+            os.kill(child, signal.SIGKILL)
+        except OSError:
+            pass
+    if finalize:
+        try:
+            from multiprocessing import util
+
+            util._run_finalizers(0)
+            util._run_finalizers()
+        except Exception:
+            pass
+    os._exit(code)
+
+
+def _end_worker(grace: float | None = None) -> None:
+    """Interrupt this worker's current stage, then exit within ``grace`` seconds whatever it does."""
+    if _ending.is_set():
+        return
+    _ending.set()
+    timer = threading.Timer(WORKER_GRACE_S if grace is None else grace, _exit_now, args=(128 + signal.SIGTERM,))
+    timer.daemon = True
+    timer.start()
+
+
+def _on_worker_signal(signum, frame):
+    """SIGTERM or SIGINT in a worker: interrupt the current stage once. A second signal (Ctrl-C to
+    the process group, then the pool's SIGTERM) must not cut that stage's clean-up short (its
+    temporary cache entry would stay): the grace timer ends the worker if the clean-up hangs."""
+    if _ending.is_set():
+        return
+    _end_worker()
+    if not _in_task:  # idle between tasks: leave quietly (no traceback from the pool's loop)
+        raise SystemExit(128 + signum)
+    raise KeyboardInterrupt
+
+
+_in_task = False
+
+
+def _guarded(fn: Callable, task):
+    """Run a pool task; a worker that is ending exits as soon as the task's clean-up is done."""
+    global _in_task
+    _in_task = True
+    try:
+        return fn(task)
+    except KeyboardInterrupt:
+        if _ending.is_set():
+            _exit_now(128 + signal.SIGTERM, finalize=True)
+        raise
+    finally:
+        _in_task = False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):  # pragma: no cover - no /proc
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+
+
+def _watch_parent(pid: int) -> None:
+    """Start a daemon thread that ends this worker when process ``pid`` exits (see above)."""
+    try:
+        fd = os.pidfd_open(pid)  # readable once the process has exited (Linux 5.3+)
+    except (AttributeError, OSError):
+        fd = None
+
+    def watch():
+        if fd is not None:
+            select.select([fd], [], [])
+        else:  # pragma: no cover - no pidfd
+            while _pid_alive(pid):
+                time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)  # the main thread cleans up its stage, as on SIGTERM
+
+    if fd is None and not _pid_alive(pid):
+        _exit_now()
+    threading.Thread(target=watch, name=f"bench-watch-{pid}", daemon=True).start()
+
+
+def _log_targets() -> list:
+    """The log files of this process's ``bench`` logger, for its workers to write to as well."""
+    logger = logging.getLogger("bench")
+    out = []
+    for h in logger.handlers:
+        if isinstance(h, logging.FileHandler):
+            fmt = h.formatter._fmt if h.formatter is not None else None
+            out.append((h.baseFilename, fmt, h.level, logger.level))
+    return out
+
+
+def _forward_logs(targets) -> None:
+    """In a worker: log to the caller's files too (appending), so that a worker's tracebacks (a
+    training or a method that failed) reach ``logs/run-*.log`` and not the console only."""
+    logger = logging.getLogger("bench")
+    have = {h.baseFilename for h in logger.handlers if isinstance(h, logging.FileHandler)}
+    for filename, fmt, level, logger_level in targets or ():
+        if filename in have:
+            continue
+        handler = logging.FileHandler(filename, mode="a", delay=True)
+        handler.setLevel(level)
+        if fmt:
+            handler.setFormatter(logging.Formatter(fmt))
+        logger.addHandler(handler)
+        have.add(filename)
+        if logger_level and (logger.level == logging.NOTSET or logger.level > logger_level):
+            logger.setLevel(logger_level)
+
+
+def _init_worker(threads: int, parent: int | None = None, log_targets=()):
+    """Set up a worker process: its share of threads and, in a pool's worker (``parent`` given),
+    its lifetime (it ends with ``parent``, and on SIGTERM) and its logs (``log_targets``)."""
+    if parent is not None:
+        signal.signal(signal.SIGTERM, _on_worker_signal)
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a run started with Ctrl-C ignored keeps it so
+            signal.signal(signal.SIGINT, _on_worker_signal)
+        _watch_parent(parent)
+    if log_targets:
+        _forward_logs(log_targets)
     # torch and numba (memelite, modisco) are already imported where the fork server preloaded
     # them, with as many threads as cores: both are told the worker's share. numba's OpenMP layer
     # sets the process's OpenMP thread count whenever it runs, and torch uses that count too, so
@@ -130,6 +305,7 @@ class LocalExecutor:
     def __init__(self, workers: int | None = None):
         self.workers = max(1, workers or cpu_count())
         self._pool = None
+        self._interrupted = False
 
     def _n_workers(self, n_tasks: int) -> int:
         return min(self.workers, max(1, n_tasks))
@@ -139,8 +315,9 @@ class LocalExecutor:
         if workers == 1 or self._pool is not None:
             return
         threads = max(1, cpu_count() // workers)
+        self._interrupted = False
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(),
-                                         initializer=_init_worker, initargs=(threads,))
+                                         initializer=_init_worker, initargs=(threads, os.getpid(), _log_targets()))
         for _ in range(workers):  # the pool starts a worker per submitted task
             self._pool.submit(os.getpid)
 
@@ -150,14 +327,42 @@ class LocalExecutor:
             yield from SerialExecutor().map(fn, tasks)
             return
         self.start(len(tasks))
-        futures = {self._pool.submit(fn, t): i for i, t in enumerate(tasks)}
-        for fut in as_completed(futures):
-            yield futures[fut], fut.result()
+        futures = {self._pool.submit(_guarded, fn, t): i for i, t in enumerate(tasks)}
+        try:
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        except (KeyboardInterrupt, SystemExit):
+            self._interrupted = True
+            raise
 
-    def close(self):
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+    def close(self, grace: float = 2 * WORKER_GRACE_S):
+        """Shut the pool down. After the tasks are done, or on an error, this waits for running tasks;
+        on an interrupt (Ctrl-C, SIGTERM: a KeyboardInterrupt being handled), it stops the workers
+        instead: each gets SIGTERM (its current stage is cleaned up, see ``_end_worker``), and one
+        still there after ``grace`` seconds is killed."""
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        interrupted = self._interrupted or isinstance(sys.exc_info()[1], (KeyboardInterrupt, SystemExit))
+        self._interrupted = False
+        if not interrupted:
+            pool.shutdown(cancel_futures=True)
+            return
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            try:
+                os.kill(p.pid, signal.SIGTERM)
+            except (OSError, TypeError):
+                pass
+        deadline = time.monotonic() + grace
+        for p in procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
+        pool.shutdown(wait=True)  # the workers are gone: this only joins the pool's own thread and queues
 
 
 class RayExecutor:
@@ -190,9 +395,10 @@ class RayExecutor:
     def map(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
         self._ensure()
         threads = max(1, cpu_count() // max(1, min(self.workers, len(tasks) or 1)))
+        logs = _log_targets() if not self.address else []  # a remote cluster cannot reach our files
 
-        def _run(task, threads=threads):
-            _init_worker(threads)
+        def _run(task, threads=threads, logs=logs):
+            _init_worker(threads, log_targets=logs)
             return fn(task)
 
         remote = self.ray.remote(num_cpus=1)(_run)
@@ -232,9 +438,9 @@ def _call(job):
 _shared_bounds = None
 
 
-def _init_helper(threads: int, bounds) -> None:
+def _init_helper(threads: int, bounds, parent: int | None = None, log_targets=()) -> None:
     global _shared_bounds
-    _init_worker(threads)
+    _init_worker(threads, parent, log_targets)
     _shared_bounds = bounds
 
 
@@ -281,8 +487,9 @@ def share_work(jobs: list, helpers: int | None = None) -> list:
     done = {}
     # the helpers and this process share the cores: each helper takes its share of threads
     with ProcessPoolExecutor(max_workers=helpers, mp_context=ctx, initializer=_init_helper,
-                             initargs=(max(1, cpu_count() // (helpers + 1)), bounds)) as pool:
-        drains = [pool.submit(_drain, jobs) for _ in range(helpers)]
+                             initargs=(max(1, cpu_count() // (helpers + 1)), bounds, os.getpid(),
+                                       _log_targets())) as pool:
+        drains = [pool.submit(_guarded, _drain, jobs) for _ in range(helpers)]
         try:
             while (i := _claim(bounds, 1)) is not None:
                 done[i] = _call(jobs[i])

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cache import atomic_write_text
+from .cache import atomic_write_text, atomic_write_with
 
 RESULT_COLUMNS = ["suite", "simulation", "model", "seed", "method", "metric", "value", "status", "reason",
                   "model_params", "method_params", "detail"]
-STATUSES = ("ok", "skipped", "failed")
+# "not_learned": an interpretation of a model that failed the learned gate (bench.gate); its value is
+# kept but never enters a route's mean or a verdict
+STATUSES = ("ok", "skipped", "failed", "not_learned")
 TRACKED_PACKAGES = ("torch", "numpy", "pandas", "captum", "shap", "tangermeme", "modisco-lite", "memelite",
                     "pyjaspar", "scikit-learn", "scipy", "logomaker", "seaborn", "ray")
 
@@ -37,14 +39,16 @@ def to_frame(rows) -> pd.DataFrame:
 
 
 def write_results(df: pd.DataFrame, out_dir, provenance: dict) -> dict:
-    """Write ``results.parquet``, ``results.csv`` and ``provenance.json`` atomically."""
+    """Write ``results.parquet``, ``results.csv`` and ``provenance.json`` atomically.
+
+    Each goes through its own uniquely named temporary file in ``out_dir`` and an atomic rename,
+    so concurrent writers (two runs on one folder) never collide, and a reader sees an old or a new
+    file, never a part of one. The files get the umask's mode.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
-    tmp = out_dir / ".results.parquet.tmp"
-    df.to_parquet(tmp, index=False)
-    tmp.replace(out_dir / "results.parquet")
-    paths["parquet"] = out_dir / "results.parquet"
+    paths["parquet"] = atomic_write_with(out_dir / "results.parquet", lambda tmp: df.to_parquet(tmp, index=False))
     paths["csv"] = atomic_write_text(out_dir / "results.csv", df.to_csv(index=False))
     paths["provenance"] = atomic_write_text(out_dir / "provenance.json",
                                             json.dumps(provenance, indent=1, sort_keys=True, default=str))
@@ -52,12 +56,29 @@ def write_results(df: pd.DataFrame, out_dir, provenance: dict) -> dict:
 
 
 def read_results(path) -> pd.DataFrame:
+    """Read a results table (``results.parquet``/``.csv``, or the run folder holding one).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no table there.
+    ValueError
+        If the file is not a results table (unreadable, or without the result columns), naming it.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "results.parquet"
-    if not path.exists():
+    if not path.is_file():
         raise FileNotFoundError(f"no results table at {path} (run `python -m bench run SUITE` first)")
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    try:
+        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception as exc:  # ArrowInvalid, ParserError, UnicodeDecodeError, ...
+        raise ValueError(f"{path} is not a readable results table ({type(exc).__name__}: {exc})") from exc
+    missing = [c for c in ("suite", "simulation", "model", "seed", "method", "metric", "value", "status")
+               if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path} is not a results table: it lacks the columns {missing}")
+    return df
 
 
 def package_versions() -> dict:

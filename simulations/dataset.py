@@ -5,15 +5,19 @@ On disk a dataset is one directory::
     arrays.npz        x (uint8, (N, 4, L)), y, split indices
     instances.parquet the ground-truth Instances table
     motifs.meme       the motifs that were planted
-    spec.yaml         the simulation spec (and seed) it came from
+    spec.yaml         the simulation spec (and seed) it came from; it marks the folder as a saved
+                      dataset, which a later save may replace (any other non-empty folder is refused)
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,8 +192,15 @@ class SimulatedDataset:
     # ----------------------------------------------------------------- I/O
 
     def save(self, directory) -> Path:
-        """Write the dataset as one directory, atomically (a half-written directory never appears)."""
-        directory = Path(directory)
+        """Write the dataset as one directory, atomically (a half-written directory never appears).
+
+        ``directory`` must not exist, be empty, or hold a dataset saved before (recognised by its
+        ``spec.yaml``, which records the seed, the fingerprint and the spec, beside only the other
+        dataset files): that one is replaced in one step. Any other folder is refused with
+        :class:`DatasetOutputError`, and nothing in it is touched.
+        """
+        directory = Path(directory).resolve()
+        _check_output_folder(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
         try:
@@ -199,10 +210,9 @@ class SimulatedDataset:
             self.instances.to_parquet(tmp / "instances.parquet", index=False)
             write_meme(tmp / "motifs.meme", list(self.motifs.values()))
             meta = {"seed": int(self.seed), "fingerprint": self.fingerprint(), "spec": self.spec}
-            (tmp / "spec.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
-            if directory.exists():
-                shutil.rmtree(directory)
-            os.replace(tmp, directory)
+            (tmp / DATASET_MARKER).write_text(yaml.safe_dump(meta, sort_keys=False))
+            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would keep colleagues out
+            _replace_dir(tmp, directory)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -212,19 +222,131 @@ class SimulatedDataset:
     def load(cls, directory) -> "SimulatedDataset":
         """Read a dataset directory written by :meth:`save`, validating what it reads."""
         directory = Path(directory)
-        expected = ["arrays.npz", "instances.parquet", "motifs.meme", "spec.yaml"]
+        expected = list(DATASET_FILES)
         missing = [f for f in expected if not (directory / f).exists()]
         if missing:
             raise ValueError(f"{directory} is not a saved SimulatedDataset: missing {missing}")
-        with np.load(directory / "arrays.npz", allow_pickle=False) as z:
-            x, y, classes = z["x"], z["y"], z["classes"]
-            splits = {k: z[f"split_{k}"] for k in SPLITS}
-        meta = yaml.safe_load((directory / "spec.yaml").read_text())
-        instances = pd.read_parquet(directory / "instances.parquet")
-        motifs = read_meme(directory / "motifs.meme")
+
+        def read(name, reader):
+            try:
+                return reader(directory / name)
+            except Exception as exc:  # a cut or damaged file: say which one
+                raise ValueError(f"{directory / name} is unreadable ({type(exc).__name__}: {exc})") from exc
+
+        def arrays(path):
+            with np.load(path, allow_pickle=False) as z:
+                return z["x"], z["y"], z["classes"], {k: z[f"split_{k}"] for k in SPLITS}
+
+        x, y, classes, splits = read("arrays.npz", arrays)
+        meta = read("spec.yaml", lambda p: yaml.safe_load(p.read_text()))
+        if not isinstance(meta, dict) or "spec" not in meta or "seed" not in meta:
+            raise ValueError(f"{directory / 'spec.yaml'} does not record a saved dataset's seed and spec")
+        instances = read("instances.parquet", pd.read_parquet)
+        motifs = read("motifs.meme", read_meme)
         motifs = {k: Motif(k, m.pfm, {}) for k, m in motifs.items()}
         ds = cls(x=x, y=y, instances=instances, motifs=motifs, spec=meta["spec"], splits=splits,
                  seed=meta["seed"], classes=classes)
         if meta.get("fingerprint") and ds.fingerprint() != meta["fingerprint"]:
             raise ValueError(f"{directory}: contents do not match the fingerprint recorded at save time")
         return ds
+
+
+# ----------------------------------------------------------------------------- the output folder
+
+DATASET_FILES = ("arrays.npz", "instances.parquet", "motifs.meme", "spec.yaml")
+# the file that marks a folder as a saved dataset: a YAML mapping with its seed, fingerprint and spec
+DATASET_MARKER = "spec.yaml"
+
+
+class DatasetOutputError(FileExistsError):
+    """The folder a dataset is to be saved in holds something else: it is refused, not replaced."""
+
+
+def is_saved_dataset(directory) -> bool:
+    """Whether ``directory`` holds a dataset written by :meth:`SimulatedDataset.save`: its
+    ``spec.yaml`` records a seed, a fingerprint and a spec."""
+    marker = Path(directory) / DATASET_MARKER
+    try:
+        meta = yaml.safe_load(marker.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(meta, dict) and {"seed", "fingerprint", "spec"} <= set(meta)
+
+
+def _check_output_folder(directory: Path) -> None:
+    for parent in directory.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DatasetOutputError(f"{parent} is a file, so the folder {directory} cannot be made")
+            break
+    if not directory.exists() and not directory.is_symlink():
+        return
+    if not directory.is_dir():
+        raise DatasetOutputError(f"{directory} exists and is not a folder; refusing to replace it with a dataset")
+    contents = sorted(p.name for p in directory.iterdir())
+    if not contents:
+        return
+    if not is_saved_dataset(directory):
+        shown = ", ".join(contents[:5]) + (f" and {len(contents) - 5} more" if len(contents) > 5 else "")
+        raise DatasetOutputError(
+            f"{directory} is not empty and is not a saved dataset (no {DATASET_MARKER} recording one); it holds "
+            f"{shown}. Refusing to replace it: choose a new or empty folder, or one written by `simulate`")
+    others = [c for c in contents if c not in DATASET_FILES]
+    if others:
+        raise DatasetOutputError(f"{directory} holds a saved dataset and other files ({', '.join(others[:5])}); "
+                                 "refusing to replace it and lose them")
+
+
+def _umask() -> int:
+    try:  # read without changing it (changing it races with other threads' file creation)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # pragma: no cover - no /proc
+    os.umask(mask)
+    return mask  # pragma: no cover
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False  # an old kernel or a file system without it
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _replace_dir(tmp: Path, directory: Path) -> None:
+    """Put the finished folder ``tmp`` at ``directory``: a rename, or, over an earlier dataset, an
+    atomic exchange (readers see the old dataset or the new one), then the old one goes."""
+    if not directory.exists():
+        try:
+            os.rename(tmp, directory)
+            return
+        except FileExistsError:
+            pass
+    if not any(directory.iterdir()):
+        os.rmdir(directory)
+        os.rename(tmp, directory)
+        return
+    if _exchange(tmp, directory):
+        shutil.rmtree(tmp)  # now the old dataset
+        return
+    old = directory.parent / f".{directory.name}.old.{os.getpid()}"
+    os.rename(directory, old)
+    os.rename(tmp, directory)
+    shutil.rmtree(old, ignore_errors=True)

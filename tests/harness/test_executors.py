@@ -146,3 +146,103 @@ def test_frozen_heap_unfreezes_only_when_outermost():
             pass
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
+
+
+def _sleep_then_clean(path):
+    """A task that holds a temporary file, like a stage holds its temporary cache entry."""
+    import time
+    from pathlib import Path
+
+    p = Path(path)
+    p.write_text(str(os.getpid()))
+    try:
+        time.sleep(120)
+    finally:
+        p.unlink()
+    return 1
+
+
+@pytest.mark.skipif(cpu_count() < 2, reason="one core: no worker pool")
+def test_an_interrupt_stops_the_running_tasks_and_lets_them_clean_up(tmp_path):
+    """Ctrl-C or SIGTERM while the pool runs: close() does not wait for the running tasks (it
+    once did, for as long as they took), but each worker cleans up its task and exits."""
+    import signal
+    import threading
+    import time
+
+    from bench.executors import LocalExecutor
+
+    files = [tmp_path / f"task{i}" for i in range(2)]
+
+    def interrupt_when_running():
+        deadline = time.time() + 60
+        while time.time() < deadline and not all(f.exists() for f in files):
+            time.sleep(0.05)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # Ctrl-C, to this process only
+
+    ex = LocalExecutor(2)
+    threading.Thread(target=interrupt_when_running, daemon=True).start()
+    t0 = time.time()
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            for _ in ex.map(_sleep_then_clean, [str(f) for f in files]):
+                pass
+        finally:
+            ex.close()
+    assert time.time() - t0 < 30
+    pids = [int(f.read_text()) for f in files if f.exists()]
+    assert pids == []  # each task's `finally` ran
+
+
+def test_a_worker_ends_when_the_process_it_watches_exits(tmp_path):
+    """The watch a pool worker keeps on its pool's owner: a subprocess stands in for the owner."""
+    import subprocess
+    import sys
+    import time
+
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    script = ("import time\n"
+              "from bench.executors import _guarded, _init_worker\n"
+              f"_init_worker(1, {owner.pid})\n"
+              "def task(seconds):\n"
+              "    print('ready', flush=True)\n"
+              "    try:\n"
+              "        time.sleep(seconds)\n"
+              "    finally:\n"
+              "        print('cleaned up', flush=True)\n"
+              "_guarded(task, 60)\n"
+              "print('not reached', flush=True)\n")
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                              cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    try:
+        assert worker.stdout.readline().strip() == "ready"
+        t0 = time.time()
+        owner.kill()
+        owner.wait()
+        out, _ = worker.communicate(timeout=30)
+    finally:
+        for p in (owner, worker):
+            if p.poll() is None:
+                p.kill()
+    # the task's clean-up ran, then the worker exited at once (128 + SIGTERM), not after its task
+    assert worker.returncode == 143 and out.split() == ["cleaned", "up"] and time.time() - t0 < 10
+
+
+def test_local_and_ray_executors_agree(tmp_path):
+    """The Ray executor gives what the local pool gives (both give each of their workers the same
+    share of threads). CI installs the ray extra, so this runs on every submission."""
+    pytest.importorskip("ray")
+    from bench.executors import make_executor
+    from bench.runner import run_suite
+    from bench.suite import load_suite
+    from tests.harness.test_end_to_end import _comparable, tiny_suite
+
+    def run(kind):
+        return run_suite(load_suite(tiny_suite(tmp_path / kind, seeds=(0, 1))), executor=make_executor(kind, 2),
+                         progress=False, report=False)
+
+    local, ray_run = run("local"), run("ray")
+    assert local.n_failed == 0 and ray_run.n_failed == 0
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(_comparable(local.results), _comparable(ray_run.results))
