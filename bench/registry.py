@@ -112,16 +112,77 @@ def load_dataset(entry: Path):
     return SimulatedDataset.load(Path(entry) / "dataset")
 
 
-def interpret_index(ds, interpret: dict, seed: int) -> np.ndarray:
-    """The sequences every method of a cell interprets: one split, chosen classes, at most n."""
+def interpreted_classes(ds, classes="auto") -> list[str]:
+    """The classes whose sequences a cell interprets.
+
+    ``"auto"``: the positive classes (label > 0), plus every class that plants a functional motif no
+    positive class plants: a repressor is only seen where it represses (in SPI1/CTCF, CTCF sits in
+    negatives only), so without them its recovery could only come from background look-alikes.
+    ``"all"``: every class. A list: those classes (each must be a class of the grammar).
+    """
+    names = [str(c["name"]) for c in ds.spec["classes"]]
+    if isinstance(classes, (list, tuple)):
+        unknown = [c for c in classes if c not in names]
+        if unknown:
+            raise ValueError(f"interpret.classes names {unknown}, which the grammar {ds.name!r} does not have; "
+                             f"its classes are {names}")
+        return list(classes)
+    if classes == "all":
+        return names
+    if classes != "auto":
+        raise ValueError(f"interpret.classes must be 'auto', 'all' or a list of class names, got {classes!r}")
+    positive = [str(c["name"]) for c in ds.spec["classes"] if np.max(np.atleast_1d(c["label"])) > 0]
+    inst = ds.instances[ds.instances["functional"].to_numpy(bool)]
+    cls_of = np.asarray(ds.classes)[inst["seq"].to_numpy()]
+    planted = {name: set(inst["motif"][cls_of == name]) for name in names}
+    in_positive = set().union(*(planted[c] for c in positive)) if positive else set()
+    extra = [c for c in names if c not in positive and planted[c] - in_positive]
+    return positive + extra
+
+
+def interpret_index(ds, interpret: dict, seed: int) -> tuple[np.ndarray, list[str]]:
+    """The sequences every method of a cell interprets: one split, the chosen classes, at most n.
+
+    Returns the sorted dataset indices and the classes they were drawn from.
+    """
     idx = np.asarray(ds.splits[interpret["split"]])
-    classes = interpret.get("classes")
-    if classes:
-        idx = idx[np.isin(ds.classes[idx], classes)]
+    classes = interpreted_classes(ds, interpret.get("classes", "auto"))
+    idx = idx[np.isin(ds.classes[idx], classes)]
     n = interpret["n_sequences"]
     if idx.size > n:
         idx = np.sort(np.random.default_rng(seed).choice(idx, size=n, replace=False))
-    return idx
+    return idx, classes
+
+
+def held_out_ceiling(ds) -> float | None:
+    """The likelihood-ratio ceiling on the test split, or None where the likelihood does not cover the
+    grammar (the learned gate then measures from 1.0)."""
+    from .metrics.prediction import likelihood_ratio_oracle
+
+    test = ds.splits["test"]
+    try:
+        value = likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test])
+    except (ValueError, NotImplementedError):
+        return None
+    return float(value) if np.isfinite(value) else None
+
+
+def scoring_truth(ds, index: np.ndarray, x: np.ndarray, scan: dict | None = None) -> pd.DataFrame:
+    """The planted truth of the interpreted sequences, plus the background windows a scan of the true
+    motifs would call (role ``background_match``, not functional): calls there are counted apart from
+    calls on nothing at all. ``scan``: the positive control's ``scan_threshold`` and ``merge`` when the
+    suite sets them (else the routes' defaults), so these rows are what that control would call."""
+    from .methods.scanning import background_matches
+    from .scoring import functional_motifs
+
+    truth = ds.truth_for(index)
+    scan = scan or {}
+    matches = background_matches({m.name: m.pfm for m in functional_motifs(ds)}, x, truth,
+                                 scan_threshold=scan.get("scan_threshold"), merge=scan.get("merge", True))
+    if not len(matches):
+        return truth
+    return pd.concat([truth, matches[truth.columns]], ignore_index=True).sort_values(
+        ["seq", "start"], kind="stable").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- models
@@ -197,10 +258,12 @@ def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics
     return scoring.score_interpretation(interp, ds, truth, x, metrics, method_name=method_name)
 
 
-def score_cross_method(interps: dict, ds, truth, x, metrics: list) -> dict:
+def score_cross_method(interps: dict, ds, truth, x, metrics: list, trained: Trained, seed: int,
+                       null_references: int = 10) -> dict:
     from . import scoring
 
-    return scoring.score_cross_method(interps, ds, truth, x, metrics)
+    return scoring.score_cross_method(interps, ds, truth, x, metrics, model=trained.model, seed=seed,
+                                      null_references=null_references)
 
 
 def score_syntax(trained: Trained, ds, truth, x, metrics: list, seed: int) -> dict:

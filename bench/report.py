@@ -25,6 +25,7 @@ FAMILY_TITLES = {
     "completeness": "Attribution completeness (exactness)",
     "syntax": "Syntax recovery (in-silico experiments)",
     "runtime_s": "Run time per stage (seconds)",
+    "training": "Training health: the learned gate",
 }
 
 log = logging.getLogger("bench")
@@ -36,17 +37,34 @@ HEADLINE_METRICS = {
     "motifs": ["n_recovered", "recall", "n_passing", "n_redundant", "non_motif_patterns", "best_similarity_mean"],
     "instances": ["precision", "recall", "f1", "paper_precision", "paper_recall", "average_precision"],
     "attributions": ["auroc", "auprc", "pooled_auroc"],
-    "agreement": ["dls_vs_ig_sign_agreement", "dls_vs_ig_background_sign_agreement", "dls_vs_ig_cosine",
-                  "dls_vs_ig_spearman"],
+    # within-instance cosine and Spearman lead, each beside its null (DeepLiftSHAP against itself under
+    # another reference draw); sign agreement on planted positions is near 1 by construction
+    "agreement": ["dls_vs_ig_cosine_instance_mean", "dls_vs_dls_redrawn_cosine_instance_mean", "dls_vs_ig_spearman",
+                  "dls_vs_dls_redrawn_spearman", "dls_vs_ig_background_sign_agreement",
+                  "dls_vs_dls_redrawn_background_sign_agreement"],
     "completeness": ["median_abs", "p90_abs", "max_abs"],
     "syntax": None,  # every pair's measures; the spacing curves get a figure of their own
     "runtime_s": ["train", "interpret"],
+    "training": ["learned", "ceiling_likelihood_ratio"],
 }
 MAX_PANELS = 9
-UNLEARNED_AUROC = 0.6
-UNLEARNED_NOTE = ("These models stayed near chance on held-out sequences, so every interpretation of them reads "
-                  "an untrained network; their points stay in the figures and tables, and comparisons with them "
-                  "say nothing about the interpretation method.")
+UNLEARNED_NOTE = ("These models did not close a quarter of the distance from chance to the grammar's likelihood-ratio "
+                  "ceiling on held-out sequences (`bench/gate.py`), so every interpretation of them reads an "
+                  "untrained network. Their rows stay in `results.parquet` with status `not_learned`; they enter no "
+                  "mean (the `[n/N]` of each table cell counts them in N only) and no verdict.")
+VERDICT_NOTE = ("Each row compares route A with route B on one grammar, paired on the same seeds, interpreted "
+                "sequences and shuffled references: a hierarchical bootstrap (seeds, then sequences; "
+                "2,000 replicates) gives the 95% interval of A − B. `better`/`worse` (for A) only where the interval "
+                "excludes 0; `tie` otherwise; `not learned` where no seed is left once models that failed the "
+                "learned gate are set aside. For `motifs/*` (one value per trained model) the interval is over seeds "
+                "only, so with two seeds it spans their two differences. `floor` is the negative control's mean "
+                "(random motifs): a value near it is no recovery. Full table: `tables/verdicts.csv`.")
+SUMMARY_NOTE = "Across grammars: how often route A is better than, ties with or is worse than route B."
+CONTROL_NOTE = ("The positive control scans the true motifs with the routes' cut-off rule; a route should not beat "
+                "it on instance F1 (either kind) or motif recall. These rows do (interval of route − control above "
+                "0): the control's cut-off misses sites, the route knows what a scan cannot (which sites the model "
+                "uses, from their context), or the score is an artefact; explain it before reading the route's "
+                "numbers. Full table: `tables/control_bounds.csv`.")
 PAPER_NOTE = ("The paper's numbers come from the reference repository's notebook outputs (one run each, "
               "20,000 sequences, 40 epochs). Instance precision and recall use the paper's rule (recall counts "
               "calls, so it can exceed the share of sites found); motif counts use its asymmetric quality rule. "
@@ -89,25 +107,49 @@ def route(df: pd.DataFrame) -> pd.Series:
     return df["model"].astype(str) + " · " + df["method"].astype(str)
 
 
+#: families of rows that feed other tables, never a table or figure of their own
+HIDDEN_FAMILIES = ("per_sequence", "interpret")
+
+
 def metric_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """For each metric, route × simulation with mean ± sd over seeds (ok rows only)."""
-    ok = df[df.status == "ok"]
-    if ok.empty:
+    """For each metric, route × simulation: ``mean ± sd [n/N]`` over seeds.
+
+    ``n`` counts the seeds with a defined value that enters the mean (status ok); ``N`` every seed
+    that has a row for it, so a seed whose value is undefined (a precision without calls) or whose
+    model did not learn shows as ``n < N`` instead of silently shrinking the mean.
+    """
+    rows = df[~df.metric.map(_family).isin(HIDDEN_FAMILIES) & ~df.metric.astype(str).str.startswith("(")]
+    if rows.empty:
         return {}
-    stats = ok.assign(route=route(ok)).groupby(["metric", "route", "simulation"])["value"].agg(["mean", "std", "count"])
-    text = ["" if pd.isna(m) else f"{m:.3g} ± {sd:.2g}" if n > 1 and not pd.isna(sd) else f"{m:.3g}"
-            for m, sd, n in zip(stats["mean"], stats["std"], stats["count"])]
-    cells = pd.Series(text, index=stats.index, dtype=object)
+    rows = rows.assign(route=route(rows))
+    keys = ["metric", "route", "simulation"]
+    totals = rows.groupby(keys)["seed"].nunique()
+    ok = rows[rows.status == "ok"]
+    stats = ok.groupby(keys)["value"].agg(["mean", "std", "count"]).reindex(totals.index)
+    text = []
+    for (m, sd, n), total in zip(stats[["mean", "std", "count"]].itertuples(index=False), totals):
+        n = 0 if pd.isna(n) else int(n)
+        value = "—" if pd.isna(m) else f"{m:.3g} ± {sd:.2g}" if n > 1 and not pd.isna(sd) else f"{m:.3g}"
+        text.append(f"{value} [{n}/{total}]")
+    cells = pd.Series(text, index=totals.index, dtype=object)
     return {metric: g.droplevel("metric").unstack("simulation").fillna("")
             for metric, g in cells.groupby(level="metric", sort=True)}
 
 
-def unlearned_models(df: pd.DataFrame, threshold: float = UNLEARNED_AUROC) -> pd.DataFrame:
-    """Trained models whose held-out auROC stayed near chance: every route through them reads noise."""
-    auroc = df[(df.status == "ok") & (df.metric == "prediction/auroc")]
-    low = auroc[auroc.value < threshold]
-    return (low[["simulation", "model", "seed", "value"]].rename(columns={"value": "test_auroc"})
-            .sort_values(["simulation", "model", "seed"]).reset_index(drop=True))
+def unlearned_models(df: pd.DataFrame) -> pd.DataFrame:
+    """Trained models that failed the learned gate (:mod:`bench.gate`): every route through them is
+    kept in the results with status ``not_learned`` and left out of every mean and verdict."""
+    gate = df[(df.metric == "training/learned") & (df.value == 0)]
+    if gate.empty:
+        return pd.DataFrame(columns=["simulation", "model", "seed", "test_auroc", "bar", "reason"])
+    auroc = df[df.metric == "prediction/auroc"].set_index(["simulation", "model", "seed"])["value"]
+    out = []
+    for r in gate.itertuples():
+        detail = json.loads(r.detail or "{}")
+        out.append({"simulation": r.simulation, "model": r.model, "seed": r.seed,
+                    "test_auroc": round(float(auroc.get((r.simulation, r.model, r.seed), np.nan)), 3),
+                    "bar": round(float(detail.get("bar", np.nan)), 3), "reason": detail.get("reason", "")})
+    return pd.DataFrame(out).sort_values(["simulation", "model", "seed"]).reset_index(drop=True)
 
 
 SELECTED_ROUTE_METRICS = ("instances/f1", "instances/paper_precision", "motifs/n_recovered", "motifs/n_redundant",
@@ -144,8 +186,9 @@ def selected_seed_routes(df: pd.DataFrame, selection: pd.DataFrame,
 
 
 def status_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Skipped and failed rows with their reasons (never dropped silently)."""
-    bad = df[df.status != "ok"]
+    """Skipped and failed rows with their reasons (never dropped silently; rows of models that did not
+    learn have their own section)."""
+    bad = df[df.status.isin(["skipped", "failed"])]
     if bad.empty:
         return pd.DataFrame(columns=["simulation", "model", "seed", "method", "metric", "status", "reason"])
     return (bad[["simulation", "model", "seed", "method", "metric", "status", "reason"]]
@@ -297,6 +340,107 @@ def syntax_curve_figure(df: pd.DataFrame, title: str, out: Path) -> list[Path]:
     return paths
 
 
+VERDICT_COLOURS = {"better": "#1b7837", "tie": "#f0f0f0", "worse": "#b2182b", "not learned": "#bdbdbd",
+                   "no data": "#ffffff"}
+
+
+def verdict_grid_figure(verdicts: pd.DataFrame, title: str, out: Path) -> list[Path]:
+    """Grammar × comparison, each cell coloured by the verdict and labelled with A − B and its interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if verdicts.empty:
+        return []
+    v = verdicts.assign(comparison=verdicts.metric.str.split("/").str[1] + ": " + verdicts.route_a + "  vs  "
+                        + verdicts.route_b)
+    comparisons = list(dict.fromkeys(v.comparison))
+    sims = sorted(v.simulation.unique())
+    label_in = 0.055 * max(len(c) for c in comparisons)  # the comparisons' labels, left of the grid
+    fig, ax = plt.subplots(figsize=(label_in + 1.0 + 1.75 * len(sims), 1.2 + 0.3 * len(comparisons)))
+    lookup = v.set_index(["comparison", "simulation"])
+    for i, comp in enumerate(comparisons):
+        for j, sim in enumerate(sims):
+            if (comp, sim) not in lookup.index:
+                continue
+            r = lookup.loc[(comp, sim)]
+            ax.add_patch(plt.Rectangle((j, i), 1, 1, color=VERDICT_COLOURS.get(r.verdict, "white"), ec="white"))
+            label = (r.verdict if pd.isna(r.difference) else
+                     f"{r.difference:+.3f}" if pd.isna(r.ci_low) else
+                     f"{r.difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]")
+            ax.text(j + 0.5, i + 0.5, label, ha="center", va="center", fontsize=6.5,
+                    color="white" if r.verdict in ("better", "worse") else "black")
+    ax.set_xlim(0, len(sims))
+    ax.set_ylim(len(comparisons), 0)
+    ax.set_xticks(np.arange(len(sims)) + 0.5, sims, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(np.arange(len(comparisons)) + 0.5, comparisons, fontsize=7)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c, ec="0.6", label=k) for k, c in VERDICT_COLOURS.items()
+               if k != "no data"]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False,
+              title="A against B", title_fontsize=7)
+    ax.set_title(f"{title}: paired verdicts\nA − B [95% hierarchical bootstrap interval]", fontsize=9, loc="left")
+    fig.subplots_adjust(left=label_in / fig.get_figwidth(), right=1 - 1.0 / fig.get_figwidth(),
+                        top=1 - 0.6 / fig.get_figheight(), bottom=0.8 / fig.get_figheight())
+    paths = []
+    for ext in ("png", "pdf"):
+        p = out / f"verdicts.{ext}"
+        fig.savefig(p, dpi=130)
+        paths.append(p)
+    plt.close(fig)
+    return paths
+
+
+def motif_sweep_figure(df: pd.DataFrame, title: str, out: Path) -> list[Path]:
+    """Motif recall against the similarity threshold of a match, per route, the negative control dashed.
+
+    A route recovers a motif only at thresholds where random motifs (the negative control) do not.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sub = df[(df.status == "ok") & df.metric.str.startswith("motifs/recall_at_")].copy()
+    if sub.empty:
+        return []
+    sub["threshold"] = sub.metric.str.removeprefix("motifs/recall_at_").astype(float)
+    sub["route"] = route(sub)
+    sims = sorted(sub.simulation.unique())
+    routes = sorted(sub.route.unique())
+    palette = dict(zip(routes, sns.color_palette("husl", len(routes))))
+    ncol = min(4, len(sims))
+    nrow = int(np.ceil(len(sims) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.9 * nrow + 0.9), squeeze=False, sharey=True)
+    for ax, sim in zip(axes.ravel(), sims):
+        g = sub[sub.simulation == sim].groupby(["route", "threshold"])["value"].mean().reset_index()
+        for r, c in g.groupby("route"):
+            ax.plot(c.threshold, c.value, color=palette[r], lw=1.4,
+                    ls="--" if "negative_control" in r else "-", marker="o", ms=3)
+        ax.set_title(sim, fontsize=9)
+        ax.set_xlabel("similarity threshold (Pearson)", fontsize=8)
+        ax.set_ylabel("motif recall (mean over seeds)", fontsize=8)
+        ax.set_ylim(-0.03, 1.03)
+    for ax in axes.ravel()[len(sims):]:
+        ax.axis("off")
+    handles = [plt.Line2D([], [], color=palette[r], ls="--" if "negative_control" in r else "-", label=r)
+               for r in routes]
+    fig.legend(handles=handles, loc="lower center", ncol=min(4, len(routes)), fontsize=7, frameon=False)
+    fig.suptitle(f"{title}: motif recall against the match threshold (dashed: random motifs)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.05 + 0.03 * int(np.ceil(len(routes) / 4)), 1, 0.95))
+    paths = []
+    for ext in ("png", "pdf"):
+        p = out / f"motif_sweep.{ext}"
+        fig.savefig(p, dpi=110)
+        paths.append(p)
+    plt.close(fig)
+    return paths
+
+
 def _cached_figures(name: str, draw, df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
     """Figures drawn from cached stage outputs are a bonus: a failure is logged and listed, and the
     tables are still written."""
@@ -328,14 +472,25 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
         t.to_csv(out / "tables" / (metric.replace("/", "__") + ".csv"))
     statuses = status_table(df)
     statuses.to_csv(out / "tables" / "status.csv", index=False)
+    from .verdicts import control_bounds, verdict_summary, verdict_table
+
+    verdicts = verdict_table(df)
+    verdicts.to_csv(out / "tables" / "verdicts.csv", index=False)
+    summary = verdict_summary(verdicts)
+    summary.to_csv(out / "tables" / "verdict_summary.csv", index=False)
+    bounds = control_bounds(df)
+    bounds.to_csv(out / "tables" / "control_bounds.csv", index=False)
 
     # "(method)" rows only carry a skipped or failed status: they go to the status table, not a section
-    families = sorted({_family(m) for m in df.metric.unique() if not str(m).startswith("(")})
+    families = sorted({_family(m) for m in df.metric.unique()
+                       if not str(m).startswith("(") and _family(m) not in HIDDEN_FAMILIES})
     # every figure is an independent job, spread over the cores (one per simulation for the
     # figures read from the cache)
     jobs = [(family_figure, (df, fam, f"{title}: {FAMILY_TITLES.get(fam, fam)}", out / "figures"))
             for fam in families]
     jobs.append((syntax_curve_figure, (df, title, out / "figures")))
+    jobs.append((verdict_grid_figure, (verdicts, title, out / "figures")))
+    jobs.append((motif_sweep_figure, (df, title, out / "figures")))
     if cache_root is not None:
         from .report_figures import (argminn_example_figures, model_tables, motif_logo_figures,
                                      training_curve_figures)
@@ -349,13 +504,16 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     drawn = share_work(jobs)
     figures = {fam: paths[0] for fam, paths in zip(families, drawn) if paths}
     extra = {}
-    curves = drawn[len(families)]
+    curves, grid, sweep = drawn[len(families):len(families) + 3]
     if curves:
         extra["Syntax: spacing curves of planted pairs"] = curves[0]
+    if sweep:
+        extra["Motif recall against the match threshold"] = sweep[0]
+    first = len(families) + 3
     n_table_jobs = 1 if cache_root is not None else 0
-    tables_read = drawn[len(families) + 1] if n_table_jobs else None
+    tables_read = drawn[first] if n_table_jobs else None
     selection, ceilings, shortfall = tables_read or (pd.DataFrame(),) * 3
-    for more in drawn[len(families) + 1 + n_table_jobs:]:
+    for more in drawn[first + n_table_jobs:]:
         extra.update(more)
     selected_routes = selected_seed_routes(df, selection)
     for name, table in (("seed_selected_on_validation", selection), ("simulation_ceilings", ceilings),
@@ -374,17 +532,25 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     md.append(f"Simulations: {', '.join(sims)}. Models: {', '.join(sorted(df.model.unique()))}. "
               f"Methods: {', '.join(methods)}. "
               f"Seeds: {', '.join(map(str, sorted(df.seed.unique())))}. Each value is the mean over seeds "
-              "± the standard deviation; every number comes from the run's `results.parquet` (copied into committed reports).")
+              "± the standard deviation, with `[n/N]`: n seeds with a defined value from a model that learned, of N "
+              "seeds run; every number comes from the run's `results.parquet` (copied into committed reports).")
     md.append("")
     # the sections of one table each, with a note saying how to read it
     noted = [(title, note, table) for title, note, table in (
+        ("Verdicts: summary across grammars", SUMMARY_NOTE, summary),
+        ("Verdicts: paired comparisons", VERDICT_NOTE, _verdict_display(verdicts)),
+        ("Routes that beat the positive control", CONTROL_NOTE, _verdict_display(bounds[bounds.beats_control])
+         if not bounds.empty else bounds),
+        ("Models that did not learn", UNLEARNED_NOTE, unlearned_models(df)),
+        ("Interpreted sequences", INTERPRETED_NOTE, interpreted_table(df)),
         ("Against the paper", PAPER_NOTE, against),
         ("The seed selected on validation", SELECTION_NOTE, selection),
         ("The ceiling set by the simulation", CEILING_NOTE, ceilings),
         ("Where the models fall short of the ceiling", SHORTFALL_NOTE, shortfall),
-        ("Routes on the seed selected on validation", SELECTED_ROUTES_NOTE, selected_routes),
-        (f"Models that did not learn (test auROC < {UNLEARNED_AUROC})", UNLEARNED_NOTE, unlearned_models(df)))
+        ("Routes on the seed selected on validation", SELECTED_ROUTES_NOTE, selected_routes))
         if not table.empty]
+    if grid:
+        md += ["![verdicts](figures/verdicts.png)", ""]
     for title_, note, table in noted:
         md += [f"## {title_}", "", note, "",
                table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False), ""]
@@ -409,8 +575,40 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     md.append("(none)" if statuses.empty else (statuses.to_markdown(index=False) if _has_tabulate()
                                                 else statuses.to_string(index=False)))
     (out / "README.md").write_text("\n".join(md) + "\n")
-    (out / "index.html").write_text(_html(title, families, tables, figures, extra, statuses, noted))
+    (out / "index.html").write_text(_html(title, families, tables, figures, extra, statuses, noted,
+                                                 lead=grid[0] if grid else None))
     return out / "index.html"
+
+
+INTERPRETED_NOTE = ("Which sequences every route read: the test split's positives, plus (``classes: auto``) the "
+                    "classes that hold a motif no positive holds, so a repressor is read where it represses. Every "
+                    "model of a seed reads the same sequences against the same shuffled references.")
+
+
+def interpreted_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per simulation: the classes interpreted and how many sequences (the run's ``interpret/*`` rows)."""
+    rows = df[df.metric == "interpret/n_sequences"]
+    if rows.empty:
+        return pd.DataFrame(columns=["simulation", "classes", "n_sequences"])
+    out = [{"simulation": r.simulation, "classes": ", ".join(json.loads(r.detail or "{}").get("classes", [])),
+            "n_sequences": int(r.value)} for r in rows.itertuples()]
+    return (pd.DataFrame(out).groupby(["simulation", "classes"], as_index=False)["n_sequences"]
+            .agg(lambda v: f"{int(v.min())}" if v.min() == v.max() else f"{int(v.min())}-{int(v.max())}"))
+
+
+def _verdict_display(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The verdict rows for reading: the difference with its interval in one column."""
+    if verdicts.empty:
+        return verdicts
+    v = verdicts.copy()
+    v["A − B [95% CI]"] = [("—" if pd.isna(d) else f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+                           for d, lo, hi in zip(v.difference, v.ci_low, v.ci_high)]
+    cols = ["simulation", "metric", "route_a", "route_b", "A − B [95% CI]", "verdict", "n_seeds", "n_sequences"]
+    for c in ("value_a", "value_b", "floor"):
+        if c in v:
+            v[c] = v[c].round(3)
+            cols.append(c)
+    return v[cols].reset_index(drop=True)
 
 
 def _has_tabulate() -> bool:
@@ -422,12 +620,14 @@ def _has_tabulate() -> bool:
         return False
 
 
-def _html(title, families, tables, figures, extra, statuses, noted) -> str:
+def _html(title, families, tables, figures, extra, statuses, noted, lead=None) -> str:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              "<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
              "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}"
              "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}</style></head><body>",
              f"<h1>{html.escape(title)}: ARGMINN-Bench report</h1>"]
+    if lead is not None:
+        parts.append(f"<img src='figures/{Path(str(lead)).name}' alt='verdicts'>")
     for title_, note, table in noted:
         parts += [f"<h2>{html.escape(title_)}</h2>", f"<p>{html.escape(note)}</p>", table.to_html(index=False, escape=True)]
     for fam in families:

@@ -17,7 +17,7 @@ import json
 import logging
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ import numpy as np
 from . import registry
 from .cache import StageCache
 from .executors import frozen_heap, make_executor
+from .gate import gate, learned_bar
 from .results import provenance, row, to_frame, write_results
 from .suite import Suite, derive_seed, stable_hash
 
@@ -62,14 +63,16 @@ def model_key(sim, model, seed: int, ds_key: str) -> tuple[str, int]:
     return stable_hash("model", code_version("models"), model.identity(), ds_key, model_seed), model_seed
 
 
-def cell_seed(purpose: str, sim, seed: int, model=None) -> int:
-    """The seed of one use within a cell (``"interpret"``: which sequences every method reads;
-    ``"method"``: the methods' shuffles; ``"syntax"``: the in-silico experiments).
+def cell_seed(purpose: str, sim, seed: int) -> int:
+    """The seed of one use within a (simulation, seed) (``"interpret"``: which sequences every method
+    reads; ``"method"``: the methods' shuffled references; ``"syntax"``: the in-silico backgrounds).
 
-    Like the dataset and model seeds it hashes the cell's identity only, never a stage key: a code
-    change that leaves a stage's output alone must not move the seeds downstream of it.
+    The model is deliberately not part of it: every model of a seed explains the same sequences
+    against the same references, so a comparison of two models carries no reference noise. Like the
+    dataset and model seeds it hashes the cell's identity only, never a stage key: a code change
+    that leaves a stage's output alone must not move the seeds downstream of it.
     """
-    return derive_seed(purpose, sim.identity(), *([model.identity()] if model is not None else []), seed)
+    return derive_seed(purpose, sim.identity(), seed)
 
 
 def method_key(method, m_key: str, interpret: dict, method_seed: int) -> tuple[str, int]:
@@ -95,7 +98,6 @@ class CellTask:
     metrics: list
     interpret: dict
     ds_key: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -123,9 +125,15 @@ def run_cell(task: CellTask) -> CellResult:
             rows = _compute_cell(task, cache, base, m_key, m_seed)
             # a cell with failures is not cached, so that the next run retries what failed
             if not any(r["status"] == "failed" for r in rows):
+                # what the rows were computed from: a damaged model or interpretation under an intact cell
+                # entry makes the cell count as absent, so everything downstream of it is computed again
+                interp_keys = [json.loads(r["detail"])["interpretation_key"] for r in rows
+                               if r["metric"] == "runtime_s/interpret" and r["detail"]]
                 cache.get_or_compute("cell", cell_key,
                                      lambda tmp: (tmp / "rows.json").write_text(json.dumps(rows, default=str)),
-                                     meta={"cell": base})
+                                     meta={"cell": base},
+                                     depends={"dataset": [task.ds_key], "model": [m_key],
+                                              "interpretation": interp_keys})
     except Exception as exc:  # the cell's own bookkeeping failed: still a row, never a silent drop
         rows = [row(**base, method="(cell)", metric="cell", status="failed", reason=_reason(exc))]
     failed = any(r["status"] == "failed" for r in rows)
@@ -158,17 +166,30 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
     rows.append(row(**base, method="(model)", metric="runtime_s/train",
                     value=train_info.get("train_time_s", time.perf_counter() - t0),
                     detail=json.dumps({"model_key": m_key, "dataset_key": task.ds_key})))
+    test_metrics = train_info.get("test_metrics", {})
     if "prediction" in task.metrics:
-        for name, value in train_info.get("test_metrics", {}).items():
+        for name, value in test_metrics.items():
             rows.append(row(**base, method="(model)", metric=f"prediction/{name}", value=value))
 
-    # ---- the sequences every method interprets
-    index = registry.interpret_index(ds, task.interpret, cell_seed("interpret", task.simulation, task.seed))
-    truth = ds.truth_for(index)
+    # ---- the learned gate: an untrained model's interpretations are kept, never scored as evidence
+    ceiling = registry.held_out_ceiling(ds)
+    learned, gate_reason = gate(test_metrics.get("auroc"), ceiling)
+    rows.append(row(**base, method="(model)", metric="training/learned", value=float(learned),
+                    detail=json.dumps({"bar": learned_bar(ceiling), "ceiling_likelihood_ratio": ceiling,
+                                       "reason": gate_reason})))
+    if ceiling is not None:
+        rows.append(row(**base, method="(model)", metric="training/ceiling_likelihood_ratio", value=ceiling))
+
+    # ---- the sequences every method interprets, the same for every model of this seed
+    index, classes = registry.interpret_index(ds, task.interpret, cell_seed("interpret", task.simulation, task.seed))
+    rows.append(row(**base, method="(interpret)", metric="interpret/n_sequences", value=len(index),
+                    detail=json.dumps({"classes": classes})))
     x = ds.x[index].astype(np.float32)
+    control = [m for m in task.methods if m.name == "positive_control"]
+    truth = registry.scoring_truth(ds, index, x, scan=control[0].params if control else None)
 
     interpretations = {}
-    method_seed = cell_seed("method", task.simulation, task.seed, task.model)
+    method_seed = cell_seed("method", task.simulation, task.seed)
     for method in task.methods:
         mbase = dict(base, method=method.label,
                      method_params=json.dumps(method.identity(), sort_keys=True, default=str))
@@ -193,20 +214,36 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
         rows.append(row(**mbase, metric="runtime_s/interpret", value=interp.runtime_s,
                         detail=json.dumps({"interpretation_key": i_key, "dataset_key": task.ds_key})))
         rows.extend(_score(registry.score_interpretation, mbase, interp, ds, truth, x, task.metrics,
-                           method_name=method.name))
+                           method_name=method.name, gate_reason=gate_reason))
 
     # ---- metrics that compare methods, or that probe the model directly
     rows.extend(_score(registry.score_cross_method, dict(base, method="(cross)", method_params=""),
-                       interpretations, ds, truth, x, task.metrics))
+                       interpretations, ds, truth, x, task.metrics, trained=trained,
+                       seed=cell_seed("null_references", task.simulation, task.seed),
+                       null_references=_dls_references(task.methods), gate_reason=gate_reason))
     if "syntax" in task.metrics:
         rows.extend(_score(registry.score_syntax, dict(base, method="(in silico)", method_params=""),
                            trained, ds, truth, x, task.metrics,
-                           seed=cell_seed("syntax", task.simulation, task.seed, task.model)))
+                           seed=cell_seed("syntax", task.simulation, task.seed), gate_reason=gate_reason))
     return rows
 
 
-def _score(fn, base, *args, **kwargs) -> list:
-    """Turn a scorer's ``{metric: value}`` into rows; a failing scorer becomes a failed row."""
+def _dls_references(methods) -> int:
+    """The shuffles DeepLiftSHAP uses in this suite, so its reference-redraw null uses as many."""
+    from .methods import METHODS
+
+    for m in methods:
+        if m.name == "deeplift_shap":
+            return int(m.params.get("n_references", METHODS["deeplift_shap"].default_params["n_references"]))
+    return int(METHODS["deeplift_shap"].default_params["n_references"])
+
+
+def _score(fn, base, *args, gate_reason: str = "", **kwargs) -> list:
+    """Turn a scorer's ``{metric: value}`` into rows; a failing scorer becomes a failed row.
+
+    With a ``gate_reason`` (the model failed the learned gate) every defined value keeps its number
+    but takes the status ``not_learned`` and that reason, so no mean or verdict reads it.
+    """
     try:
         scores = fn(*args, **kwargs)
     except Exception as exc:
@@ -221,6 +258,9 @@ def _score(fn, base, *args, **kwargs) -> list:
         if value is None or (isinstance(value, float) and np.isnan(value)):
             out.append(row(**base, metric=name, value=float("nan"), status="skipped",
                            reason=detail or "undefined for this cell", detail=detail))
+        elif gate_reason:
+            out.append(row(**base, metric=name, value=float(value), status="not_learned", reason=gate_reason,
+                           detail=detail))
         else:
             out.append(row(**base, metric=name, value=float(value), detail=detail))
     return out

@@ -13,7 +13,8 @@ import pandas as pd
 
 # methods whose output is attributions only: they have no motifs or instances to score
 ATTRIBUTION_ONLY = {"deeplift_shap", "integrated_gradients", "captum_deeplift_shap", "shap_deep_explainer", "ism"}
-# Motifs are matched by Pearson correlation over aligned columns (best offset and strand): a motif
+# Motifs are matched by Pearson correlation over aligned columns (best offset and strand, at least
+# max(4, min(W) - 2) columns overlapping, so an overhang of a few columns cannot match): a motif
 # scores 1 against itself however soft it is. The reference's cross-correlation does not (a soft PFM
 # scores ~0.6-0.7 against itself), so a fixed threshold on it would penalize soft motifs.
 MOTIF_SIMILARITY = "pearson"
@@ -27,9 +28,30 @@ def functional_motifs(ds, truth: pd.DataFrame | None = None) -> list:
     return [ds.motifs[n] for n in names if n in ds.motifs]
 
 
+#: similarity thresholds of the motif-match sweep (the report shows recall against each, beside the
+#: negative control's: a route's recall means something only where random motifs stay below it)
+MOTIF_SWEEP = (0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def _components_detail(frame: pd.DataFrame) -> str:
+    """Per-sequence components as compact JSON (one list per column), for the paired bootstrap."""
+    out = {}
+    for col in frame.columns:
+        v = frame[col].to_numpy(np.float64)
+        if np.all(np.isnan(v)):
+            continue
+        if np.all(np.isnan(v) | (v == np.round(v))):
+            out[col] = [int(a) for a in np.nan_to_num(v)]
+        else:
+            out[col] = [round(float(a), 5) for a in np.nan_to_num(v)]
+    return json.dumps(out, separators=(",", ":"))
+
+
 def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics: list,
                          method_name: str = "") -> dict:
     from . import metrics as M
+    from .metrics.attributions import attribution_components
+    from .metrics.instances import instance_components
 
     out = {}
     true_motifs = functional_motifs(ds)
@@ -38,6 +60,9 @@ def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics
         rec = M.motif_recovery(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD,
                                similarity=MOTIF_SIMILARITY)
         out.update({f"motifs/{k}": v for k, v in rec.items()})
+        for threshold in MOTIF_SWEEP:
+            swept = M.motif_recovery(interp.motifs, true_motifs, threshold=threshold, similarity=MOTIF_SIMILARITY)
+            out[f"motifs/recall_at_{threshold:.2f}"] = swept["recall"]
         if "argminn" in method_name or "modisco" in method_name:
             # the paper's own (asymmetric) quality rule, for parity with its counts
             rule = "argminn" if "argminn" in method_name else "modisco"
@@ -49,17 +74,29 @@ def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics
                                         similarity=MOTIF_SIMILARITY)
         scores = M.instance_scores(interp.instances, truth, assignment, n_sequences=len(x))
         out.update({f"instances/{k}": v for k, v in scores.items()})
+        parts = instance_components(interp.instances, truth, assignment, n_sequences=len(x)).drop(columns="seq")
+        out["per_sequence/instances"] = (float(len(parts)), _components_detail(parts))
     if interp.attributions is not None and "attributions" in metrics:
         scores = M.attribution_scores(interp.attributions, x, truth)
         out.update({f"attributions/{k}": v for k, v in scores.items()})
+        parts = attribution_components(interp.attributions, x, truth)
+        auroc = parts["auroc"].to_numpy(np.float64)
+        paired = pd.DataFrame({"auroc": np.nan_to_num(auroc), "defined": np.isfinite(auroc).astype(float)})
+        out["per_sequence/attributions"] = (float(len(paired)), _components_detail(paired))
     for key, value in (interp.details or {}).items():
         if key.startswith("completeness") and isinstance(value, (int, float)):
             out[f"completeness/{key.removeprefix('completeness_')}"] = float(value)
     return out
 
 
-def score_cross_method(interps: dict, ds, truth, x, metrics: list) -> dict:
-    """Sign agreement between the two attribution methods the paper contrasts."""
+def score_cross_method(interps: dict, ds, truth, x, metrics: list, model=None, seed: int = 0,
+                       null_references: int = 10) -> dict:
+    """Agreement between DeepLiftSHAP and Integrated Gradients, beside its null.
+
+    The null is DeepLiftSHAP against itself under another draw of the shuffled references (seed
+    ``seed``, ``null_references`` shuffles): two attributions of one model that differ only by
+    reference noise. DeepLiftSHAP and IG agree no better than that is the most they can show.
+    """
     from . import metrics as M
 
     out = {}
@@ -69,10 +106,24 @@ def score_cross_method(interps: dict, ds, truth, x, metrics: list) -> dict:
     for label, interp in interps.items():
         by_name.setdefault(interp.details.get("method", label), interp)
     a, b = by_name.get("deeplift_shap"), by_name.get("integrated_gradients")
-    if a is not None and b is not None and a.attributions is not None and b.attributions is not None:
+    if a is None or a.attributions is None:
+        return out
+    if b is not None and b.attributions is not None:
         scores = M.sign_agreement(a.attributions, b.attributions, truth)
         out.update({f"agreement/dls_vs_ig_{k}": v for k, v in scores.items()})
+        if model is not None:
+            from .methods.attribution import attribute
+
+            redrawn, _, _ = attribute(model, x, "deeplift_shap", n_references=null_references, seed=seed,
+                                      hypothetical=False)
+            null = M.sign_agreement(a.attributions, redrawn, truth)
+            out.update({f"agreement/dls_vs_dls_redrawn_{k}": v for k, v in null.items()
+                        if k in NULL_AGREEMENT})
     return out
+
+
+#: the agreement measures given beside their null (the reference-redraw of DeepLiftSHAP)
+NULL_AGREEMENT = ("cosine_instance_mean", "spearman", "sign_agreement", "background_sign_agreement", "cosine")
 
 
 # --------------------------------------------------------------------------- syntax

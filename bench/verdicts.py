@@ -33,11 +33,16 @@ VERDICT_METRICS = {
 #: the comparisons the issue tracker and the README ask for (read-out vs DeepLiftSHAP + MoDISco)
 READOUT_METRICS = ("instances/f1", "instances/f1_identity", "instances/paper_precision", "motifs/recall",
                    "motifs/n_redundant")
-#: what a route's scan of the true motifs (the positive control) must bound
-CONTROL_BOUNDED = ("instances/recall", "instances/f1_identity", "motifs/recall")
+#: what a scan of the true motifs (the positive control) should bound. Not recall alone: its
+#: per-motif cut-off reaches 90% of PFM-sampled sites by design, and a route calling more loosely
+#: reaches more at a lower precision
+CONTROL_BOUNDED = ("instances/f1", "instances/f1_identity", "motifs/recall")
 VERDICT_COLUMNS = ["simulation", "metric", "route_a", "route_b", "difference", "ci_low", "ci_high", "n_seeds",
                    "n_sequences", "verdict", "value_a", "value_b", "floor"]
 N_BOOT = 2000
+#: a metric with one value per trained model (motif recall) gets an interval, and so a verdict other
+#: than ``tie``, only from this many seeds on: with two, a bootstrap over seeds is just their range
+MIN_SEEDS_PER_MODEL = 3
 
 
 def _name(params: str) -> str:
@@ -48,10 +53,12 @@ def _name(params: str) -> str:
 
 
 def _routes(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (simulation, model label, method label) with the model's and method's names."""
-    r = df[~df.method.astype(str).str.startswith("(")][["simulation", "model", "method", "model_params",
-                                                        "method_params"]].drop_duplicates(["simulation", "model",
-                                                                                           "method"])
+    """One row per (simulation, model label, method label) that produced scores (ok, or kept as not
+    learned; a route a model cannot take has only a skipped row), with the model's and method's names."""
+    scored = df[~df.method.astype(str).str.startswith("(") & df.status.isin(["ok", "not_learned"])
+                & ~df.metric.astype(str).str.startswith("(")]
+    r = scored[["simulation", "model", "method", "model_params", "method_params"]].drop_duplicates(
+        ["simulation", "model", "method"])
     return r.assign(model_name=r.model_params.map(_name), method_name=r.method_params.map(_name))
 
 
@@ -119,8 +126,13 @@ def compare(df: pd.DataFrame, simulation: str, metric: str, route_a: tuple, rout
                              sum(w * cb[c].to_numpy(float) for c, w in num_w.items()),
                              sum(w * cb[c].to_numpy(float) for c, w in den_w.items())))
     res = paired_difference(per_seed, n_boot=N_BOOT, seed=seed)
+    if source is None and res["n_seeds"] < MIN_SEEDS_PER_MODEL:
+        # one value per trained model: with one or two seeds there is no interval to speak of
+        res["ci_low"] = res["ci_high"] = float("nan")
     if res["n_seeds"] == 0:
         verdict = "no data"
+    elif not np.isfinite(res["ci_low"]):
+        verdict = "tie"
     elif res["ci_low"] > 0:
         verdict = "better" if higher else "worse"
     elif res["ci_high"] < 0:
@@ -163,7 +175,7 @@ def _floors(df: pd.DataFrame) -> dict:
     neg = routes[routes.method_name == "negative_control"]
     keys = set(zip(neg.simulation, neg.model, neg.method))
     ok = df[(df.status == "ok") & df.metric.isin(list(VERDICT_METRICS))]
-    ok = ok[[k in keys for k in zip(ok.simulation, ok.model, ok.method)]]
+    ok = ok[np.array([k in keys for k in zip(ok.simulation, ok.model, ok.method)], dtype=bool)]
     return ok.groupby(["simulation", "metric"])["value"].mean().to_dict()
 
 
@@ -200,8 +212,9 @@ def control_bounds(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Each route against the positive control (the true motifs scanned) on what the control bounds.
 
     A route whose interval lies above the control's (verdict ``better``) beats a scan with the true
-    motifs: either the control's threshold misses sites, or the route's score is an artefact. The
-    report flags every such row.
+    motifs: the control's cut-off misses sites, the route knows what a scan cannot (which sites the
+    model uses, from their context), or the route's score is an artefact. The report flags every such
+    row, to be explained before the route's numbers are read.
     """
     routes = _routes(df)
     rows, cache = [], {}

@@ -31,14 +31,26 @@ def results():
         _row("e2f6_max_cooperativity", "argminn", 0, "(in silico)", "syntax/E2F6+MAX_peak_delta", 1.5,
              detail=json.dumps(curve)),
         _row("my_grammar", "argminn", 0, "(model)", "prediction/auroc", 0.52),
+        _row("my_grammar", "argminn", 0, "(model)", "training/learned", 0.0,
+             detail=json.dumps({"bar": 0.625, "reason": "model did not learn: test auROC 0.520 < 0.625"})),
+        _row("my_grammar", "argminn", 0, "argminn_readout", "instances/f1", 0.3, "not_learned", "model did not learn"),
     ]
     return pd.DataFrame(rows)
 
 
 def test_metric_tables_mean_and_sd_over_seeds(results):
     t = metric_tables(results)["prediction/auroc"]
-    assert t.loc["argminn · (model)", "spi1_single"] == "0.95 ± 0.014"
-    assert t.loc["cnn · (model)", "spi1_single"] == "0.9"
+    assert t.loc["argminn · (model)", "spi1_single"] == "0.95 ± 0.014 [2/2]"
+    assert t.loc["cnn · (model)", "spi1_single"] == "0.9 [1/1]"
+
+
+def test_metric_tables_count_what_the_mean_leaves_out(results):
+    """A seed without a defined value, or whose model did not learn, is counted in N, not in the mean."""
+    extra = pd.DataFrame([_row("spi1_single", "argminn", 2, "argminn_readout", "instances/paper_precision",
+                               np.nan, "skipped", "undefined for this cell")])
+    t = metric_tables(pd.concat([results, extra]))
+    assert t["instances/paper_precision"].loc["argminn · argminn_readout", "spi1_single"] == "0.95 ± 0.071 [2/3]"
+    assert t["instances/f1"].loc["argminn · argminn_readout", "my_grammar"] == "— [0/1]"
 
 
 def test_paper_comparison_only_where_both_sides_exist(results):
@@ -57,6 +69,7 @@ def test_paper_comparison_only_where_both_sides_exist(results):
 def test_models_near_chance_are_listed(results):
     low = unlearned_models(results)
     assert low[["simulation", "model", "seed"]].values.tolist() == [["my_grammar", "argminn", 0]]
+    assert low.test_auroc.tolist() == [0.52] and low.bar.tolist() == [0.625]
 
 
 def test_status_table_keeps_skipped_rows(results):

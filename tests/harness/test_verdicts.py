@@ -57,8 +57,10 @@ def test_paired_verdicts(table):
     same = f1.loc["argminn · modisco"]
     assert same.verdict == "tie" and same.difference == 0
     assert f1.loc["explainn · modisco"].verdict == "not learned"
-    recall = v[(v.metric == "motifs/recall")].set_index("route_b")
-    assert recall.loc["cnn · modisco"].verdict == "better" and recall.loc["cnn · modisco"].n_sequences == 0
+    # one value per trained model and two seeds: no interval, so no claim
+    recall = v[(v.metric == "motifs/recall")].set_index("route_b").loc["cnn · modisco"]
+    assert recall.verdict == "tie" and np.isnan(recall.ci_low) and recall.difference == 0.5
+    assert recall.n_sequences == 0
     assert list(v.columns[:10]) == ["simulation", "metric", "route_a", "route_b", "difference", "ci_low", "ci_high",
                                     "n_seeds", "n_sequences", "verdict"]
 
@@ -80,4 +82,14 @@ def test_a_route_above_the_positive_control_is_flagged(table):
         d["tp"] = d["tp_identity"] = [0] * len(d["tp"])
         boosted.at[i, "detail"] = json.dumps(d)
     flagged = control_bounds(boosted)
-    assert flagged[flagged.metric == "instances/recall"].beats_control.all()
+    assert flagged[flagged.metric == "instances/f1"].beats_control.all()
+
+
+def test_per_model_metrics_need_three_seeds(table):
+    from bench.verdicts import compare
+
+    extra = [_row("g", model, 2, method, "motifs/recall", recall)
+             for model, method, recall in (("argminn", "argminn_readout", 1.0), ("cnn", "modisco", 0.5))]
+    res = compare(pd.concat([table, pd.DataFrame(extra)]), "g", "motifs/recall", ("argminn", "argminn_readout"),
+                  ("cnn", "modisco"))
+    assert res["verdict"] == "better" and res["n_seeds"] == 3 and res["ci_low"] == res["ci_high"] == 0.5
