@@ -34,6 +34,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
+from simulations.dataset import current_umask
+
 _MARKER = ".complete"
 MANIFEST = "manifest.json"
 _MANIFEST_VERSION = 1
@@ -50,20 +52,6 @@ _memo_lock = threading.Lock()
 
 class CorruptEntry(Exception):
     """A cache entry whose files do not match its manifest (or, without one, do not open)."""
-
-
-def current_umask() -> int:
-    """The process's umask, read without changing it where Linux allows (``/proc``)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)  # pragma: no cover - no /proc: the classic read-and-restore
-    os.umask(mask)
-    return mask  # pragma: no cover
 
 
 def apply_umask(path, directory: bool | None = None) -> None:
@@ -324,21 +312,7 @@ def atomic_write_text(path, text: str) -> Path:
     """Write ``text`` to ``path`` through a uniquely named temporary file in the same folder and an
     atomic rename: readers see the old file or the new one, never a part, and concurrent writers
     never collide. The file gets the umask's mode, as ``open`` would give it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        apply_umask(tmp, directory=False)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    return atomic_write_with(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def atomic_write_with(path, write: Callable[[str], None]) -> Path:

@@ -199,6 +199,17 @@ def _family(metric: str) -> str:
     return metric.split("/", 1)[0]
 
 
+def _save_figure(fig, out: Path, stem: str, dpi: int = 110) -> list[Path]:
+    """Write ``out/stem.png`` and ``out/stem.pdf``, close the figure, return both paths."""
+    import matplotlib.pyplot as plt
+
+    paths = [out / f"{stem}.{ext}" for ext in ("png", "pdf")]
+    for p in paths:
+        fig.savefig(p, dpi=dpi)
+    plt.close(fig)
+    return paths
+
+
 def family_figure(df: pd.DataFrame, family: str, title: str, out: Path) -> list[Path]:
     """Points per seed and the mean, per route, faceted by metric; PNG and PDF."""
     import matplotlib
@@ -264,13 +275,7 @@ def family_figure(df: pd.DataFrame, family: str, title: str, out: Path) -> list[
     fig.legend(handles=handles, loc="lower center", ncol=min(4, n_routes), fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=12)
     fit_margins(fig, axes, bottom=0.04 + 0.025 * int(np.ceil(n_routes / 4)))
-    paths = []
-    for ext in ("png", "pdf"):
-        p = out / f"{family}.{ext}"
-        fig.savefig(p, dpi=110)
-        paths.append(p)
-    plt.close(fig)
-    return paths
+    return _save_figure(fig, out, family)
 
 
 def syntax_curve_figure(df: pd.DataFrame, title: str, out: Path) -> list[Path]:
@@ -331,13 +336,7 @@ def syntax_curve_figure(df: pd.DataFrame, title: str, out: Path) -> list[Path]:
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.suptitle(f"{title}: spacing curves of planted motif pairs (thin: seeds, thick: mean)", fontsize=11)
     fit_margins(fig, axes, bottom=0.05)
-    paths = []
-    for ext in ("png", "pdf"):
-        p = out / f"syntax_curves.{ext}"
-        fig.savefig(p, dpi=110)
-        paths.append(p)
-    plt.close(fig)
-    return paths
+    return _save_figure(fig, out, "syntax_curves")
 
 
 VERDICT_COLOURS = {"better": "#1b7837", "tie": "#f0f0f0", "worse": "#b2182b", "not learned": "#bdbdbd",
@@ -385,13 +384,7 @@ def verdict_grid_figure(verdicts: pd.DataFrame, title: str, out: Path) -> list[P
     ax.set_title(f"{title}: paired verdicts\nA − B [95% hierarchical bootstrap interval]", fontsize=9, loc="left")
     fig.subplots_adjust(left=label_in / fig.get_figwidth(), right=1 - 1.0 / fig.get_figwidth(),
                         top=1 - 0.6 / fig.get_figheight(), bottom=0.8 / fig.get_figheight())
-    paths = []
-    for ext in ("png", "pdf"):
-        p = out / f"verdicts.{ext}"
-        fig.savefig(p, dpi=130)
-        paths.append(p)
-    plt.close(fig)
-    return paths
+    return _save_figure(fig, out, "verdicts", dpi=130)
 
 
 def motif_sweep_figure(df: pd.DataFrame, title: str, out: Path) -> list[Path]:
@@ -432,13 +425,7 @@ def motif_sweep_figure(df: pd.DataFrame, title: str, out: Path) -> list[Path]:
     fig.legend(handles=handles, loc="lower center", ncol=min(4, len(routes)), fontsize=7, frameon=False)
     fig.suptitle(f"{title}: motif recall against the match threshold (dashed: random motifs)", fontsize=10)
     fig.tight_layout(rect=(0, 0.05 + 0.03 * int(np.ceil(len(routes) / 4)), 1, 0.95))
-    paths = []
-    for ext in ("png", "pdf"):
-        p = out / f"motif_sweep.{ext}"
-        fig.savefig(p, dpi=110)
-        paths.append(p)
-    plt.close(fig)
-    return paths
+    return _save_figure(fig, out, "motif_sweep")
 
 
 def _cached_figures(name: str, draw, df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:

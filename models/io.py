@@ -52,9 +52,9 @@ def save_model(path, model: nn.Module, spec: dict, provenance: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; a saved model follows the umask like any file
+    from simulations.dataset import current_umask
+
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600; a saved model follows the umask
     try:
         torch.save(payload, tmp)
         os.replace(tmp, path)

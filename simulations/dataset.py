@@ -211,7 +211,7 @@ class SimulatedDataset:
             write_meme(tmp / "motifs.meme", list(self.motifs.values()))
             meta = {"seed": int(self.seed), "fingerprint": self.fingerprint(), "spec": self.spec}
             (tmp / DATASET_MARKER).write_text(yaml.safe_dump(meta, sort_keys=False))
-            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would keep colleagues out
+            os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp's 0700 would keep colleagues out
             _replace_dir(tmp, directory)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -297,8 +297,10 @@ def _check_output_folder(directory: Path) -> None:
                                  "refusing to replace it and lose them")
 
 
-def _umask() -> int:
-    try:  # read without changing it (changing it races with other threads' file creation)
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux allows (``/proc``): changing it to
+    read it races with other threads creating files."""
+    try:
         with open("/proc/self/status") as f:
             for line in f:
                 if line.startswith("Umask:"):
