@@ -144,12 +144,22 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
 def _suite_executor_kind(path) -> str:
     """The executor a suite file asks for, read without validating it (that comes next)."""
-    import yaml
+    from simulations.grammar import read_yaml_mapping
 
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
+    try:  # the guarded reader: a pipe or /dev/zero given as a suite must not hang here
+        raw = read_yaml_mapping(path, "suite")
         return str(raw.get("executor", {}).get("kind", "local"))
     except Exception:  # any problem is reported by the validation that follows
         return "local"
@@ -169,15 +179,15 @@ def _cmd_run(args) -> int:
     if args.out:
         suite.output = Path(args.out)
     try:
-        suite.select(*(None if v is None else [x.strip() for x in v.split(",") if x.strip()]
-                       for v in (args.simulations, args.models, args.methods)))
+        # the raw strings: select() splits them knowing the labels, so grid labels with commas stay whole
+        suite.select(args.simulations, args.models, args.methods)
     except SuiteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     ex = suite.raw.executor
     kind = args.executor or ex.kind
     try:
-        executor = make_executor(kind, args.workers or ex.workers, args.address or ex.address)
+        executor = make_executor(kind, args.workers if args.workers is not None else ex.workers, args.address or ex.address)
     except (RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -248,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: python -m bench run suites/quick.yaml")
     run.add_argument("suite", metavar="SUITE", help="suite YAML file (e.g. suite.yaml, suites/quick.yaml)")
     run.add_argument("--executor", choices=["local", "ray", "serial"], help="override the suite's executor")
-    run.add_argument("--workers", type=int, help="worker processes (default: the suite's, else one per core)")
+    run.add_argument("--workers", type=_positive_int, help="worker processes (default: the suite's, else one per core)")
     run.add_argument("--address", help="Ray cluster address (with --executor ray); default: a local cluster")
     run.add_argument("--out", help="output folder (default: the suite's `output`)")
     for what in ("simulations", "models", "methods"):

@@ -303,7 +303,9 @@ class LocalExecutor:
     kind = "local"
 
     def __init__(self, workers: int | None = None):
-        self.workers = max(1, workers or cpu_count())
+        if workers is not None and (isinstance(workers, bool) or workers < 1):
+            raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        self.workers = workers or cpu_count()
         self._pool = None
         self._interrupted = False
 
@@ -377,6 +379,8 @@ class RayExecutor:
             raise RuntimeError("the Ray executor needs the ray extra: pip install -e '.[ray]'") from exc
         self.ray = ray
         self.address = address
+        if workers is not None and (isinstance(workers, bool) or workers < 1):
+            raise ValueError(f"workers must be a positive integer, got {workers!r}")
         self.workers = workers or cpu_count()
         self._started = False
 

@@ -29,15 +29,16 @@ methods, metrics and parameters are errors that list what is valid.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import itertools
 import json
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from simulations.grammar import format_validation_error, read_yaml_mapping
+from simulations.grammar import Int, format_validation_error, read_yaml_mapping
 
 
 class SuiteError(ValueError):
@@ -51,7 +52,7 @@ class _Strict(BaseModel):
 class SimulationEntry(_Strict):
     preset: Optional[str] = None
     spec: Optional[Union[str, dict[str, Any]]] = None
-    n: int = Field(gt=0)
+    n: Int = Field(gt=0)
     label: Optional[str] = None
 
     @model_validator(mode="after")
@@ -79,7 +80,7 @@ class MethodEntry(ComponentEntry):
 
 class InterpretConfig(_Strict):
     split: Literal["train", "valid", "test"] = "test"
-    n_sequences: int = Field(default=500, gt=0)
+    n_sequences: Int = Field(default=500, gt=0)
     # "auto": the positive classes plus any class holding a motif no positive holds (a repressor);
     # "all": every class; or a list of class names (bench.registry.interpreted_classes)
     classes: Union[Literal["auto", "all"], list[str]] = "auto"
@@ -87,7 +88,7 @@ class InterpretConfig(_Strict):
 
 class ExecutorConfig(_Strict):
     kind: Literal["local", "ray", "serial"] = "local"
-    workers: Optional[int] = Field(default=None, gt=0)
+    workers: Optional[Int] = Field(default=None, gt=0)
     address: Optional[str] = None
 
 
@@ -95,13 +96,24 @@ class SuiteModel(_Strict):
     name: str
     description: str = ""
     output: str = "runs"
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Int] = Field(default_factory=lambda: [0], min_length=1)
     simulations: list[SimulationEntry] = Field(min_length=1)
     models: list[ModelEntry] = Field(min_length=1)
     methods: list[MethodEntry] = Field(default_factory=list)
     metrics: Optional[list[str]] = None
     interpret: InterpretConfig = Field(default_factory=InterpretConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds):
+        # a repeated seed repeats its cells: every result row would be written twice
+        dupes = sorted({s for s in seeds if seeds.count(s) > 1})
+        if dupes:
+            raise ValueError(f"each seed must appear once; {', '.join(map(str, dupes))} "
+                             f"{'appears' if len(dupes) == 1 else 'appear'} more than once in {list(seeds)} "
+                             f"(its cells would run twice and every result row be written twice)")
+        return seeds
 
 
 # --------------------------------------------------------------------------- expanded suite
@@ -174,19 +186,31 @@ class Suite:
     def select(self, simulations=None, models=None, methods=None) -> "Suite":
         """Keep only the named simulations, models and methods (labels); ``None`` keeps all.
 
+        Each is a list of labels or one comma-separated string (see :func:`split_labels`: commas inside
+        a grid label's ``[...]``, and labels that themselves hold commas, are kept whole).
         For running a large suite in parts: the stage caches are keyed by content, so a later run of
         the whole suite reuses every dataset, model and interpretation a selection computed.
-        Raises :class:`SuiteError` for a label the suite does not have.
+        Raises :class:`SuiteError` for a label the suite does not have, or for an empty selection.
         """
         for field_name, wanted in (("simulations", simulations), ("models", models), ("methods", methods)):
             if wanted is None:
                 continue
             items = getattr(self, field_name)
             labels = [item.label for item in items]
+            if isinstance(wanted, str):
+                wanted = split_labels(wanted, labels)
+            wanted = list(wanted)
+            if not wanted:
+                raise SuiteError(f"--{field_name}: no labels given (it would run nothing); name some of: "
+                                 f"{', '.join(labels)}")
             unknown = [w for w in wanted if w not in labels]
             if unknown:
+                hint = ""
+                close = difflib.get_close_matches(unknown[0], labels, n=3, cutoff=0.6)
+                if close:
+                    hint = f". Did you mean {', '.join(close)}?"
                 raise SuiteError(f"--{field_name}: {', '.join(map(repr, unknown))} not in suite "
-                                 f"{self.name!r}; it has: {', '.join(labels)}")
+                                 f"{self.name!r}; it has: {', '.join(labels)}{hint}")
             setattr(self, field_name, [item for item in items if item.label in wanted])
             self.selection[field_name] = list(wanted)
         return self
@@ -197,6 +221,38 @@ class Suite:
             for model in self.models:
                 for seed in self.seeds:
                     yield sim, model, seed
+
+
+def split_labels(text: str, labels=()) -> list[str]:
+    """Split a comma-separated list of labels as the suite prints them.
+
+    Where several comma-separated pieces together spell one of ``labels`` (a grid label such as
+    ``cnn[epochs=1,lr=0.1]``, or a label that holds a comma), they are kept together, the longest
+    match first; an unknown label keeps the commas inside its brackets (so an error can show it
+    whole). Surrounding spaces and empty pieces are dropped.
+    """
+    tokens = text.split(",")
+    known = {label.strip(): label for label in labels}
+    out, i = [], 0
+    while i < len(tokens):
+        for j in range(len(tokens), i, -1):
+            joined = ",".join(tokens[i:j]).strip()
+            if joined in known:
+                out.append(known[joined])
+                i = j
+                break
+        else:
+            j, depth = i, 0
+            while j < len(tokens):  # an unknown label: up to the comma where its brackets close
+                depth += tokens[j].count("[") - tokens[j].count("]")
+                j += 1
+                if depth <= 0:
+                    break
+            piece = ",".join(tokens[i:j]).strip()
+            if piece:
+                out.append(piece)
+            i = j
+    return out
 
 
 # --------------------------------------------------------------------------- loading
@@ -232,7 +288,53 @@ def load_suite(path_or_dict) -> Suite:
     _check_unique([m.label for m in models], "models")
     _check_unique([m.label for m in methods], "methods")
     _check_unique([s.label for s in simulations], "simulations")
+    _check_interpret_classes(raw.interpret.classes, simulations)
+    _check_negative_control_widths(raw, simulations)
     return Suite(raw, simulations, models, methods, metrics, source)
+
+
+def _check_interpret_classes(classes, simulations):
+    """A list of classes must name classes every simulation's grammar has (else every method of the
+    cell would fail on an empty selection, far from the typo)."""
+    if not isinstance(classes, list):
+        return  # "auto" or "all" (the field's own validation refuses anything else)
+    if not classes:
+        raise SuiteError("interpret.classes: the list is empty; name classes of the grammar, or give 'auto' "
+                         "or 'all'")
+    for sim in simulations:
+        names = [str(c["name"]) for c in sim.spec["classes"]]
+        unknown = [c for c in classes if c not in names]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], names, n=3, cutoff=0.7)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            also = (" (interpret.classes applies to every simulation; 'auto' or 'all' suit simulations whose "
+                    "classes differ)") if len(simulations) > 1 else ""
+            raise SuiteError(f"interpret.classes: {', '.join(map(repr, unknown))} "
+                             f"{'is not a class' if len(unknown) == 1 else 'are not classes'} of simulation "
+                             f"{sim.label!r}, whose classes are {names}.{hint}{also}")
+
+
+def _plants_functional_motifs(spec: dict) -> bool:
+    for cls in spec["classes"]:
+        for cfg in cls["configs"]:
+            if cfg.get("weight", 1) > 0 and any(e.get("functional", True)
+                                                for e in [*cfg.get("motifs", []), *cfg.get("scatter", [])]):
+                return True
+    return False
+
+
+def _check_negative_control_widths(raw: SuiteModel, simulations):
+    """negative_control draws one random motif per planted motif, of its width; its ``widths`` parameter
+    is the fallback for direct calls without planted motifs. In a suite whose simulations all plant
+    motifs, a given ``widths`` would be ignored: refuse it rather than ignore it."""
+    if not all(_plants_functional_motifs(sim.spec) for sim in simulations):
+        return
+    for i, entry in enumerate(raw.methods):
+        given = "widths" in entry.params or "params.widths" in entry.grid or "params.widths" in entry.zip
+        if entry.name == "negative_control" and given:
+            raise SuiteError(f"methods[{i}].params.widths: negative_control takes one random motif per planted "
+                             f"motif, of that motif's width, so widths would be ignored in this suite (every "
+                             f"simulation plants motifs); remove it")
 
 
 def _check_unique(labels, where):
@@ -250,7 +352,10 @@ def _expand_simulations(raw: SuiteModel, base: Path) -> list[SimulationCase]:
         where = f"simulations[{i}]"
         if entry.preset is not None:
             if entry.preset not in list_presets():
-                raise SuiteError(f"{where}.preset: unknown simulation {entry.preset!r}; presets are {list_presets()}")
+                close = difflib.get_close_matches(entry.preset, list_presets(), n=3, cutoff=0.6)
+                hint = f". Did you mean {', '.join(close)}?" if close else ""
+                raise SuiteError(f"{where}.preset: unknown simulation {entry.preset!r}; presets are {list_presets()}"
+                                 + hint)
             spec = load_preset(entry.preset)
         elif isinstance(entry.spec, str):
             p = Path(entry.spec)
@@ -261,6 +366,8 @@ def _expand_simulations(raw: SuiteModel, base: Path) -> list[SimulationCase]:
                 raise SuiteError(f"{where}.spec: {exc}") from None
         else:
             spec = dict(entry.spec)
+            # relative motif files in an inline spec are beside the suite file, as for a `spec:` file
+            spec.setdefault("_base_dir", str(base.resolve()))
         try:
             resolved = parse_spec(spec)
         except SpecError as exc:

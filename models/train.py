@@ -20,6 +20,30 @@ from .losses import attention_entropy_loss, l1_loss, overlap_loss, prediction_lo
 from .schedules import PAPER_L1, PAPER_OVERLAP, expand_schedule, ramp_end, weight_at
 
 
+def _is_number(v) -> bool:
+    return (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+            and math.isfinite(float(v)))
+
+
+def _check_weight_types(v, name: str) -> None:
+    """Types inside a loss weight that ``expand_schedule`` would coerce or fail on without naming them:
+    booleans, strings in a list, non-integer schedule lengths."""
+    if isinstance(v, dict):
+        for key in ("burn_in", "steps", "hold"):
+            if key in v and (isinstance(v[key], bool) or not isinstance(v[key], (int, np.integer))):
+                raise ValueError(f"{name}.{key} must be an integer number of epochs, got {v[key]!r}")
+        for key in ("start_exp", "end_exp"):
+            if key in v and not _is_number(v[key]):
+                raise ValueError(f"{name}.{key} must be a number (a power of 10), got {v[key]!r}")
+    elif isinstance(v, (list, tuple)):
+        bad = [w for w in v if not _is_number(w)]
+        if bad:
+            raise ValueError(f"{name} must be a number, a non-empty list of numbers or a schedule dict; the list holds "
+                             f"{bad[0]!r}")
+    elif isinstance(v, (bool, np.bool_, str)):
+        raise ValueError(f"{name} must be a number, a non-empty list of numbers or a schedule dict, got {v!r}")
+
+
 @dataclass
 class TrainConfig:
     """Training settings; defaults are the paper's (notes §3.5 row 1, §10).
@@ -73,18 +97,35 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"TrainConfig.{name} must be a positive int, got {v!r}")
+        for name in ("rc_augment", "progress"):
+            # strict: a string such as 'no' is truthy and would leave the setting on
+            v = getattr(self, name)
+            if not isinstance(v, (bool, np.bool_)):
+                raise ValueError(f"TrainConfig.{name} must be true or false, got {v!r}")
         if self.rc_augment and self.batch_size % 2:
             raise ValueError(f"TrainConfig.batch_size must be even with rc_augment (half are RC copies), "
                              f"got {self.batch_size}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+        if not (_is_number(self.lr) and self.lr > 0):
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
-        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
+        if self.clip is not None and not (_is_number(self.clip) and self.clip >= 0):
+            raise ValueError(f"TrainConfig.clip must be a number >= 0 (0 or None disables clipping), got {self.clip!r}")
+        if not (_is_number(self.min_delta) and self.min_delta >= 0):
+            raise ValueError(f"TrainConfig.min_delta must be a number >= 0, got {self.min_delta!r}")
+        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int)
+                                          or self.patience < 1):
             raise ValueError(f"TrainConfig.patience must be a positive int or None, got {self.patience!r}")
-        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
+        if self.select_from_epoch is not None and (isinstance(self.select_from_epoch, bool)
+                                                   or not isinstance(self.select_from_epoch, int)
+                                                   or self.select_from_epoch < 0):
+            raise ValueError(f"TrainConfig.select_from_epoch must be a non-negative int (0-based epoch) or None, "
+                             f"got {self.select_from_epoch!r}")
+        if not isinstance(self.device, str) or (self.device not in ("auto", "cpu", "cuda")
+                                                and not self.device.startswith("cuda:")):
             raise ValueError(f"TrainConfig.device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
         for name in ("overlap_weight", "l1_weight", "att_entropy_weight"):
             v = getattr(self, name)
             if v is not None:
+                _check_weight_types(v, f"TrainConfig.{name}")
                 expand_schedule(v, f"TrainConfig.{name}")
 
     @classmethod

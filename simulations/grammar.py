@@ -40,14 +40,17 @@ an int, ``{min, max}`` (uniform), ``{values, weights}`` (a spacing preference) o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal, Optional, Union
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, StrictBool, Tag,
+                      ValidationError, field_validator, model_validator)
 
-from .motifs import Motif, MotifError, from_consensus, from_counts, jaspar_motif, read_motif_file
+from .motifs import (MAX_FILE_BYTES, Motif, MotifError, from_consensus, from_matrix, jaspar_motif,  # noqa: F401
+                     read_motif_file, read_text_file)
 
 
 class SpecError(ValueError):
@@ -58,12 +61,51 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# --------------------------------------------------------------------------- strict scalars
+
+
+def _not_bool(v):
+    # pydantic's lax mode reads true as 1 and 1.0: a boolean where a number belongs is a mistake
+    if isinstance(v, (bool, np.bool_)):
+        raise ValueError(f"Input should be a number, not {str(bool(v)).lower()}")
+    return v
+
+
+#: an int / a float that refuses true and false (pydantic would read them as 1 and 0)
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Float = Annotated[float, BeforeValidator(_not_bool)]
+#: true or false only: 'no', 'off', 0 and 1 are refused, not read as booleans
+Bool = StrictBool
+
+
+def _one_of(tags: dict, message: str):
+    """A discriminated union: ``tags`` maps a tag to a predicate on the raw value; the first that
+    holds picks the one branch validated, so an error names that branch only (no per-branch noise).
+    A value no predicate accepts gets ``message``."""
+    def pick(v):
+        for tag, accepts in tags.items():
+            if accepts(v):
+                return tag
+        return None
+    return Discriminator(pick, custom_error_type="invalid_form", custom_error_message=message)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating, str)) and not isinstance(v, (bool, np.bool_))
+
+
+def _has_any(*keys):
+    def test(v):
+        return isinstance(v, dict) and any(k in v for k in keys)
+    return test
+
+
 # --------------------------------------------------------------------------- distributions
 
 
 class Range(_Strict):
-    min: int = Field(ge=0)
-    max: int = Field(ge=0)
+    min: Int = Field(ge=0)
+    max: Int = Field(ge=0)
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -73,8 +115,8 @@ class Range(_Strict):
 
 
 class Choice(_Strict):
-    values: list[Annotated[int, Field(ge=0)]] = Field(min_length=1)
-    weights: Optional[list[float]] = None
+    values: list[Annotated[Int, Field(ge=0)]] = Field(min_length=1)
+    weights: Optional[list[Float]] = None
 
     @model_validator(mode="after")
     def _weights(self):
@@ -88,12 +130,23 @@ class Choice(_Strict):
 
 
 class Normal(_Strict):
-    mean: float = Field(ge=0)
-    sd: float = Field(ge=0)
+    mean: Float = Field(ge=0)
+    sd: Float = Field(ge=0)
 
 
-IntDist = Union[Annotated[int, Field(ge=0)], Range, Choice, Normal]
-CountDist = Union[Annotated[int, Field(ge=0)], Range, Choice]
+_NON_NEGATIVE = Annotated[Int, Field(ge=0)]
+_DIST_TAGS = {"int": _is_number,
+              "Range": lambda v: isinstance(v, Range) or _has_any("min", "max")(v),
+              "Choice": lambda v: isinstance(v, Choice) or _has_any("values", "weights")(v),
+              "Normal": lambda v: isinstance(v, Normal) or _has_any("mean", "sd")(v)}
+IntDist = Annotated[
+    Union[Annotated[_NON_NEGATIVE, Tag("int")], Annotated[Range, Tag("Range")], Annotated[Choice, Tag("Choice")],
+          Annotated[Normal, Tag("Normal")]],
+    _one_of(_DIST_TAGS, "expected an integer >= 0, {min, max}, {values, weights} or {mean, sd}")]
+CountDist = Annotated[
+    Union[Annotated[_NON_NEGATIVE, Tag("int")], Annotated[Range, Tag("Range")], Annotated[Choice, Tag("Choice")]],
+    _one_of({k: v for k, v in _DIST_TAGS.items() if k != "Normal"},
+            "expected an integer >= 0, {min, max} or {values, weights}")]
 
 
 def _check_weights(weights):
@@ -140,7 +193,7 @@ class ChainElement(_Strict):
     motif: str
     gap: IntDist = 0
     orientation: Orientation = "+"
-    functional: bool = True
+    functional: Bool = True
     role: Optional[str] = None
 
 
@@ -148,14 +201,14 @@ class ScatterElement(_Strict):
     motif: str
     count: CountDist = 1
     orientation: Orientation = "random"
-    functional: bool = True
+    functional: Bool = True
     role: Optional[str] = None
 
 
 class Position(_Strict):
     mode: Literal["center", "uniform", "fixed"] = "center"
-    jitter: int = Field(default=50, ge=0)
-    start: Optional[int] = Field(default=None, ge=0)
+    jitter: Int = Field(default=50, ge=0)
+    start: Optional[Int] = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _fixed_needs_start(self):
@@ -166,7 +219,7 @@ class Position(_Strict):
 
 class Config(_Strict):
     name: str
-    weight: float = Field(default=1.0, ge=0)
+    weight: Float = Field(default=1.0, ge=0)
     motifs: list[ChainElement] = Field(default_factory=list)
     order: Literal["fixed", "random"] = "fixed"
     position: Position = Field(default_factory=Position)
@@ -175,8 +228,10 @@ class Config(_Strict):
 
 class ClassSpec(_Strict):
     name: str
-    label: Union[float, list[float]]
-    fraction: float = Field(gt=0)
+    label: Annotated[Union[Annotated[Float, Tag("float")], Annotated[list[Float], Tag("list")]],
+                     _one_of({"float": _is_number, "list": lambda v: isinstance(v, (list, tuple))},
+                             "expected a number (0 or 1) or a list of numbers (one per task)")]
+    fraction: Float = Field(gt=0)
     configs: list[Config] = Field(min_length=1)
 
     @field_validator("configs")
@@ -191,10 +246,10 @@ class ClassSpec(_Strict):
 
 class Background(_Strict):
     model: Literal["iid", "markov"] = "iid"
-    gc: Optional[float] = None
-    freqs: Optional[list[float]] = None
-    cpg_ratio: Optional[float] = Field(default=None, ge=0)
-    transitions: Optional[list[list[float]]] = None
+    gc: Optional[Float] = None
+    freqs: Optional[list[Float]] = None
+    cpg_ratio: Optional[Float] = Field(default=None, ge=0)
+    transitions: Optional[list[list[Float]]] = None
 
     @field_validator("gc")
     @classmethod
@@ -224,9 +279,9 @@ class Background(_Strict):
 
 
 class Rejection(_Strict):
-    pvalue: Optional[float] = Field(default=None, gt=0, lt=1)
-    mean_prob: Optional[float] = Field(default=None, gt=0, le=1)
-    max_rounds: int = Field(default=100, ge=1)
+    pvalue: Optional[Float] = Field(default=None, gt=0, lt=1)
+    mean_prob: Optional[Float] = Field(default=None, gt=0, le=1)
+    max_rounds: Int = Field(default=100, ge=1)
 
     @model_validator(mode="after")
     def _one_rule(self):
@@ -241,9 +296,9 @@ class MotifSource(_Strict):
     file: Optional[str] = None
     id: Optional[str] = None
     consensus: Optional[str] = None
-    matrix: Optional[list[list[float]]] = None
-    columns: Optional[tuple[int, int]] = None
-    reverse_complement: bool = False
+    matrix: Optional[list[list[Float]]] = None
+    columns: Optional[tuple[Int, Int]] = None
+    reverse_complement: Bool = False
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -254,8 +309,8 @@ class MotifSource(_Strict):
 
 
 class Splits(_Strict):
-    valid: float = Field(default=0.1, ge=0, lt=1)
-    test: float = Field(default=0.1, ge=0, lt=1)
+    valid: Float = Field(default=0.1, ge=0, lt=1)
+    test: Float = Field(default=0.1, ge=0, lt=1)
 
     @model_validator(mode="after")
     def _sum(self):
@@ -267,10 +322,18 @@ class Splits(_Strict):
 class Spec(_Strict):
     name: str = "simulation"
     description: str = ""
-    length: int = Field(default=500, gt=0)
+    length: Int = Field(default=500, gt=0)
     background: Background = Field(default_factory=Background)
-    reject_matches: Union[Rejection, Literal[False]] = Field(default_factory=lambda: Rejection(pvalue=1e-4))
-    motifs: dict[str, Union[str, MotifSource]] = Field(min_length=1)
+    reject_matches: Annotated[
+        Union[Annotated[Rejection, Tag("Rejection")], Annotated[Literal[False], Tag("bool")]],
+        _one_of({"Rejection": lambda v: isinstance(v, (dict, Rejection)), "bool": lambda v: v is False},
+                "expected {pvalue: p}, {mean_prob: q} or false")] = Field(
+        default_factory=lambda: Rejection(pvalue=1e-4))
+    motifs: dict[str, Annotated[
+        Union[Annotated[str, Tag("str")], Annotated[MotifSource, Tag("MotifSource")]],
+        _one_of({"str": lambda v: isinstance(v, str), "MotifSource": lambda v: isinstance(v, (dict, MotifSource))},
+                "expected a JASPAR name or matrix id, or {jaspar | file | consensus | matrix: ...}")]] = Field(
+        min_length=1)
     classes: list[ClassSpec] = Field(min_length=1)
     decoys: list[ScatterElement] = Field(default_factory=list)
     splits: Splits = Field(default_factory=Splits)
@@ -283,18 +346,32 @@ class Spec(_Strict):
         label_shapes = {np.shape(c.label) for c in self.classes}
         if len(label_shapes) > 1:
             raise ValueError(f"every class label must have the same shape, got {sorted(label_shapes)}")
+        bg = self.background
+        if isinstance(self.reject_matches, Rejection) and self.reject_matches.pvalue is not None:
+            freqs = bg.freqs if bg.freqs is not None else (
+                None if bg.gc is None else [(1 - bg.gc) / 2, bg.gc / 2, bg.gc / 2, (1 - bg.gc) / 2])
+            absent = [b for b, f in zip("ACGT", freqs or ()) if f <= 0]
+            if absent:
+                given = f"gc {bg.gc}" if bg.gc is not None else f"freqs {bg.freqs}"
+                # the log-odds p-values need every base: without this the simulator dies with numpy's
+                # "array is too big"
+                raise ValueError(f"reject_matches.pvalue needs every base in the background, but background "
+                                 f"{given} gives {', '.join(absent)} probability 0; use a gc within (0, 1), "
+                                 f"reject_matches: {{mean_prob: ...}} or reject_matches: false")
         return self
 
 
 # --------------------------------------------------------------------------- validation
 
 
-_BRANCH_TAGS = {"int", "float", "str", "bool", "Range", "Choice", "Normal", "Rejection", "MotifSource"}
+_BRANCH_TAGS = {"int", "float", "str", "bool", "list", "Range", "Choice", "Normal", "Rejection", "MotifSource"}
 
 
 def format_validation_error(exc: ValidationError, what: str) -> str:
-    """One line per pydantic error, ``field.path: message``, without union-branch noise."""
-    lines = []
+    """One line: ``invalid <what>: field.path: message`` (several problems joined by ``; ``), without
+    union-branch noise (the errors of one field from several union branches become one message)."""
+    by_loc: dict[str, list[str]] = {}
+    inputs: dict[str, object] = {}
     for err in exc.errors():
         loc = ""
         for part in err["loc"]:
@@ -302,26 +379,118 @@ def format_validation_error(exc: ValidationError, what: str) -> str:
             if isinstance(part, str) and (part in _BRANCH_TAGS or "[" in part or part.startswith("constrained-")):
                 continue
             loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        loc = loc or what
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = f"unknown key (not part of the {what})"
-        line = f"{loc or what}: {msg}"
-        if line not in lines:  # a union reports one error per branch
-            lines.append(line)
-    return f"invalid {what}:\n  " + "\n  ".join(lines)
+        elif err["type"] not in ("value_error", "missing") and isinstance(err.get("input"), (str, int, float, bool,
+                                                                                             type(None))):
+            inputs.setdefault(loc, err["input"])  # the offending value, shown once per field
+        msgs = by_loc.setdefault(loc, [])
+        if msg not in msgs:  # a union reports one error per branch
+            msgs.append(msg)
+    lines = []
+    for loc, msgs in by_loc.items():
+        prefix = "Input should be "
+        if len(msgs) > 1 and all(m.startswith(prefix) for m in msgs):
+            msg = prefix + ", or ".join(m.removeprefix(prefix) for m in msgs)
+        else:
+            msg = "; ".join(msgs)
+        if loc in inputs and "got " not in msg:
+            msg += f", got {_short_repr(inputs[loc])}"
+        lines.append(f"{loc}: {msg}")
+    return f"invalid {what}: " + "; ".join(lines)
+
+
+def _short_repr(value, limit: int = 60) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: how many more values YAML aliases (``*name``) may add when expanded: a handful of aliases that
+#: share a block are fine; a few nested ones (an "alias bomb") expand to billions of values
+MAX_ALIAS_EXPANSION = 10_000
+
+
+def _check_node_tree(root, describe) -> None:
+    """Refuse what ``yaml.safe_load`` would accept silently or at great cost: a key given twice in one
+    mapping (the last would win) and aliases that expand to more than :data:`MAX_ALIAS_EXPANSION`
+    extra values (an alias bomb: a 743-byte file can hold 10^8 values). ``describe(msg)`` builds the error."""
+    if root is None:
+        return
+    size: dict[int, int] = {}  # id(node) -> values it expands to
+    state: dict[int, int] = {}  # 1 = on the path (a recursive alias), 2 = done
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            if isinstance(node, yaml.MappingNode):
+                kids = [n for pair in node.value for n in pair]
+            elif isinstance(node, yaml.SequenceNode):
+                kids = node.value
+            else:
+                kids = []
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            state[key] = 2
+            if size[key] > MAX_ALIAS_EXPANSION + len(state) + 1:
+                break
+            continue
+        if state.get(key) == 2:
+            continue
+        if state.get(key) == 1:
+            raise describe(f"a recursive alias at line {node.start_mark.line + 1} (a value that contains "
+                           f"itself); write the value out")
+        state[key] = 1
+        stack.append((node, True))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    if k.value in seen:
+                        raise describe(f"key {k.value!r} appears twice in one mapping (lines {seen[k.value]} and "
+                                       f"{k.start_mark.line + 1}); only one value can hold")
+                    seen[k.value] = k.start_mark.line + 1
+                stack.append((v, False))
+                stack.append((k, False))
+        elif isinstance(node, yaml.SequenceNode):
+            for v in reversed(node.value):
+                stack.append((v, False))
+    total, distinct = size.get(id(root)), len(state)
+    if total is None or total > distinct + MAX_ALIAS_EXPANSION:
+        raise describe(f"its aliases (*name) expand to more than {distinct + MAX_ALIAS_EXPANSION} values from "
+                       f"{distinct} written (an alias bomb?); write the values out or use fewer aliases")
 
 
 def read_yaml_mapping(path, what: str, error=ValueError, expected: str = "") -> dict:
-    """Safely load a YAML file that must hold a mapping (never constructs objects or runs code)."""
+    """Safely load a YAML file that must hold a mapping (never constructs objects or runs code).
+
+    The file must be a regular UTF-8 file of at most :data:`MAX_FILE_BYTES`; keys given twice and
+    aliases expanding to more than :data:`MAX_ALIAS_EXPANSION` values are refused. Every problem raises
+    ``error`` with a one-line message naming the file.
+    """
     path = Path(path)
-    if not path.exists():
-        raise error(f"{what} file {str(path)!r} does not exist")
+    text = read_text_file(path, what, error)
+    name = repr(str(path))
+
+    def invalid(msg):
+        return error(f"{what} file {name} is not valid YAML: {msg}")
+
+    loader = yaml.SafeLoader(text)
     try:
-        data = yaml.safe_load(path.read_text())
+        node = loader.get_single_node()
+        _check_node_tree(node, invalid)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        raise error(f"{what} file {str(path)!r} is not valid YAML: {exc}") from None
+        raise invalid(" ".join(str(exc).split())) from None
+    except RecursionError:
+        raise invalid("it is nested too deeply") from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
-        raise error(f"{what} file {str(path)!r} must hold a mapping ({expected})")
+        raise error(f"{what} file {name} must hold a mapping ({expected})")
     return data
 
 
@@ -354,7 +523,12 @@ def parse_spec(spec) -> "ResolvedSpec":
         parsed = Spec.model_validate(spec)
     except ValidationError as exc:
         raise SpecError(format_validation_error(exc, "simulation spec")) from None
-    motifs = _resolve_motifs(parsed, base_dir)
+    motifs, files = _resolve_motifs(parsed, base_dir)
+    if files:
+        # relative motif files are recorded as the absolute paths they were read from, so that the
+        # canonical spec (what a suite caches and simulates later, from any working folder) reads
+        # the same files
+        parsed = parsed.model_copy(update={"motifs": {**parsed.motifs, **files}})
     _check_references(parsed, motifs)
     _check_fit(parsed, motifs)
     return ResolvedSpec(parsed, motifs)
@@ -372,8 +546,9 @@ class ResolvedSpec:
         return self.spec.model_dump(mode="json")
 
 
-def _resolve_motifs(spec: Spec, base_dir: Path) -> dict[str, Motif]:
-    motifs = {}
+def _resolve_motifs(spec: Spec, base_dir: Path) -> tuple[dict[str, Motif], dict[str, "MotifSource"]]:
+    """The motifs by alias, and the file sources whose relative path was made absolute."""
+    motifs, files = {}, {}
     for alias, source in spec.motifs.items():
         where = f"motifs.{alias}"
         try:
@@ -386,6 +561,7 @@ def _resolve_motifs(spec: Spec, base_dir: Path) -> dict[str, Motif]:
                 path = Path(source.file)
                 if not path.is_absolute():
                     path = base_dir / path
+                    files[alias] = source.model_copy(update={"file": os.path.abspath(path)})
                 found = read_motif_file(path)
                 key = source.id or alias
                 if key not in found:
@@ -400,7 +576,7 @@ def _resolve_motifs(spec: Spec, base_dir: Path) -> dict[str, Motif]:
             elif source.consensus is not None:
                 m = from_consensus(alias, source.consensus)
             else:
-                m = from_counts(alias, np.asarray(source.matrix, dtype=float), {"matrix": True})
+                m = from_matrix(alias, source.matrix, {"matrix": True})
             if source.columns is not None:
                 m = m.sliced(*source.columns)
             if source.reverse_complement:
@@ -408,7 +584,7 @@ def _resolve_motifs(spec: Spec, base_dir: Path) -> dict[str, Motif]:
         except MotifError as exc:
             raise SpecError(f"{where}: {exc}") from None
         motifs[alias] = m.renamed(alias)
-    return motifs
+    return motifs, files
 
 
 def _check_references(spec: Spec, motifs: dict):
@@ -420,11 +596,19 @@ def _check_references(spec: Spec, motifs: dict):
                     if el.motif not in motifs:
                         raise SpecError(
                             f"classes[{ci}].configs[{gi}].{kind}[{ei}].motif: unknown motif {el.motif!r}; "
-                            f"declare it under motifs (declared: {known})"
+                            f"declare it under motifs (declared: {known})" + _did_you_mean(el.motif, known)
                         )
     for di, el in enumerate(spec.decoys):
         if el.motif not in motifs:
-            raise SpecError(f"decoys[{di}].motif: unknown motif {el.motif!r}; declared: {known}")
+            raise SpecError(f"decoys[{di}].motif: unknown motif {el.motif!r}; declared: {known}"
+                            + _did_you_mean(el.motif, known))
+
+
+def _did_you_mean(name: str, known) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f". Did you mean {', '.join(map(repr, close))}?" if close else ""
 
 
 def _check_fit(spec: Spec, motifs: dict):

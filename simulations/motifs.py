@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,46 @@ BACKGROUND_UNIFORM = np.full(4, 0.25)
 
 class MotifError(ValueError):
     """A motif could not be found, read or validated."""
+
+
+#: the largest suite, spec or motif file read (a suite is a few kB; this stops /dev/zero and the like)
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+def read_text_file(path, what: str, error=ValueError) -> str:
+    """The UTF-8 text of a regular file of at most :data:`MAX_FILE_BYTES`.
+
+    Anything else (missing, a folder, a pipe or device, too large, unreadable, not UTF-8) raises
+    ``error`` with one line naming the file: a named pipe is never opened (it would block), and no
+    more than the limit is read (``/dev/zero`` never ends).
+    """
+    path = Path(path)
+    name = repr(str(path))
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise error(f"{what} file {name} does not exist") from None
+    except OSError as exc:
+        raise error(f"cannot read {what} file {name}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"cannot read {what} file {name}: it is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"cannot read {what} file {name}: it is not a regular file (a pipe, socket or device)")
+    if st.st_size > MAX_FILE_BYTES:
+        raise error(f"cannot read {what} file {name}: it holds {st.st_size} bytes, more than the limit of "
+                    f"{MAX_FILE_BYTES} ({MAX_FILE_BYTES // 2**20} MB)")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise error(f"cannot read {what} file {name}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise error(f"cannot read {what} file {name}: it holds more than the limit of {MAX_FILE_BYTES} bytes")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"cannot read {what} file {name}: it is not UTF-8 text (byte 0x{raw[exc.start]:02x} at "
+                    f"position {exc.start}); save it as UTF-8") from None
 
 
 @dataclass(frozen=True)
@@ -102,6 +143,39 @@ def from_counts(name: str, counts, source: dict | None = None, pseudocount: floa
     if np.any(sums <= 0):
         raise MotifError(f"motif {name!r}: a column has no counts")
     return Motif(name, counts / sums, source or {})
+
+
+def from_matrix(name: str, rows, source: dict | None = None) -> Motif:
+    """A motif from a matrix written as 4 rows (A, C, G, T), one column per position (counts or
+    probabilities; each column is normalized).
+
+    Refused with a :class:`MotifError`: ragged rows, any other number of rows, and a 4 x 4 matrix that
+    reads as written positions-first (every row sums to the same total but the columns do not: rows
+    are positions, so reading them as bases would silently give another motif).
+    """
+    rows = list(rows)
+    lengths = [len(r) if isinstance(r, (list, tuple, np.ndarray)) else None for r in rows]
+    if None in lengths:
+        raise MotifError(f"motif {name!r}: matrix must be a list of 4 rows (A, C, G, T), each a list of numbers")
+    if len(set(lengths)) > 1:
+        raise MotifError(f"motif {name!r}: matrix rows have different lengths {lengths}; give 4 rows (A, C, G, T) "
+                         f"of one length, one column per position")
+    counts = np.asarray(rows, dtype=np.float64)
+    if counts.ndim != 2 or counts.shape[0] != 4 or counts.shape[1] < 1:
+        hint = " (written positions-first? transpose it)" if counts.ndim == 2 and counts.shape[1] == 4 else ""
+        raise MotifError(f"motif {name!r}: matrix must have shape (4, W): 4 rows A, C, G, T, one column per "
+                         f"position; got {counts.shape[0]} rows of {counts.shape[1] if counts.ndim == 2 else 0}"
+                         + hint)
+    if counts.shape == (4, 4) and np.all(np.isfinite(counts)):
+        row_sums, col_sums = counts.sum(axis=1), counts.sum(axis=0)
+        rows_even = np.allclose(row_sums, row_sums.mean(), rtol=1e-3, atol=1e-6)
+        cols_even = np.allclose(col_sums, col_sums.mean(), rtol=1e-3, atol=1e-6)
+        if rows_even and not cols_even:
+            raise MotifError(
+                f"motif {name!r}: this 4 x 4 matrix looks written positions-first: every row sums to "
+                f"{row_sums[0]:g} but the columns sum to {np.round(col_sums, 4).tolist()}; the rows must be the "
+                f"bases A, C, G, T and the columns the positions (transpose it)")
+    return from_counts(name, counts, source)
 
 
 def from_consensus(name: str, consensus: str, strength: float = 0.97) -> Motif:
@@ -211,10 +285,7 @@ def read_meme(path) -> dict[str, Motif]:
     the second word, if present, is kept in ``source["alt_name"]``.
     """
     path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MotifError(f"cannot read motif file {str(path)!r}: {exc}") from exc
+    lines = read_text_file(path, "motif", MotifError).splitlines()
     motifs: dict[str, Motif] = {}
     i = 0
     while i < len(lines):
@@ -256,6 +327,11 @@ def read_meme(path) -> dict[str, Motif]:
                     break
             if not rows:
                 raise MotifError(f"{path}: motif {name!r} has an empty matrix")
+            if width is not None and len(rows) < width:
+                raise MotifError(f"{path}: motif {name!r} declares w= {width} but holds {len(rows)} rows of "
+                                 f"probabilities (a truncated file?)")
+            if width is not None and i < len(lines) and _probability_row(lines[i]):
+                raise MotifError(f"{path}: line {i + 1}: motif {name!r} declares w= {width} but holds more rows")
             source = {"file": str(path)}
             if alt:
                 source["alt_name"] = alt
@@ -267,13 +343,18 @@ def read_meme(path) -> dict[str, Motif]:
     return motifs
 
 
+def _probability_row(line: str) -> bool:
+    parts = line.split()
+    try:
+        return len(parts) == 4 and all(np.isfinite(float(v)) for v in parts)
+    except ValueError:
+        return False
+
+
 def read_jaspar(path) -> dict[str, Motif]:
     """Read a JASPAR-format count file (``>ID NAME`` then ``A [ ... ]`` rows)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MotifError(f"cannot read motif file {str(path)!r}: {exc}") from exc
+    text = read_text_file(path, "motif", MotifError)
     motifs: dict[str, Motif] = {}
     blocks = [b for b in text.split(">") if b.strip()]
     for block in blocks:
@@ -285,7 +366,11 @@ def read_jaspar(path) -> dict[str, Motif]:
             m = re.match(r"\s*([ACGT])\s*\[?([^\]]*)\]?", ln)
             if not m:
                 raise MotifError(f"{path}: motif {name!r}: cannot parse row {ln!r}")
-            rows[m.group(1)] = [float(v) for v in m.group(2).split()]
+            try:
+                rows[m.group(1)] = [float(v) for v in m.group(2).split()]
+            except ValueError:
+                raise MotifError(f"{path}: motif {name!r}: row {m.group(1)} holds something that is not a number: "
+                                 f"{ln.strip()!r}") from None
         if set(rows) != set(ALPHABET):
             raise MotifError(f"{path}: motif {name!r} needs rows A, C, G and T, found {sorted(rows)}")
         lengths = {len(v) for v in rows.values()}
@@ -303,12 +388,7 @@ def read_jaspar(path) -> dict[str, Motif]:
 def read_motif_file(path) -> dict[str, Motif]:
     """Read MEME or JASPAR format, by content."""
     path = Path(path)
-    if not path.exists():
-        raise MotifError(f"motif file {str(path)!r} does not exist")
-    try:
-        head = path.read_text()[:4096]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MotifError(f"cannot read motif file {str(path)!r}: {exc}") from exc
+    head = read_text_file(path, "motif", MotifError)[:4096]
     if "MOTIF" in head or "MEME version" in head:
         return read_meme(path)
     if head.lstrip().startswith(">"):
