@@ -191,7 +191,17 @@ def _cmd_run(args) -> int:
     except (RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    summary = run_suite(suite, executor=executor, progress=not args.quiet, report=not args.no_report)
+    from .report import ReportFolderError
+
+    try:
+        summary = run_suite(suite, executor=executor, progress=not args.quiet, report=not args.no_report)
+    except ReportFolderError as exc:
+        print(f"error: {exc} (the results are written; `python -m bench report` builds the report elsewhere)",
+              file=sys.stderr)
+        return 2
+    except OSError as exc:  # an unwritable or full output folder: one line, not a traceback
+        print(f"error: cannot write {exc.filename or suite.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     df = summary.results
     counts = df.status.value_counts()
     print(f"suite {suite.name}: {len(df)} result rows in {summary.wall_s:.1f} s "
@@ -220,6 +230,13 @@ def _cmd_report(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     folders = [Path(r) if Path(r).is_dir() else Path(r).parent for r in args.results]
+    from .report import ReportFolderError, claim_report_folder
+
+    try:  # before the merged table is written beside the report
+        claim_report_folder(Path(args.out))
+    except (ReportFolderError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if len(parts) > 1:
         try:
             df, notes = merge_parts(parts)
@@ -239,8 +256,15 @@ def _cmd_report(args) -> int:
         df = parts[0]
     # figures read from a stage cache: the latest part's that still exists
     caches = [f / "cache" for f in folders if (f / "cache").exists()]
-    path = build_report(df, args.out, title=args.title or str(df.suite.iloc[0]) if len(df) else "results",
-                        cache_root=caches[-1] if caches else None)
+    try:
+        path = build_report(df, args.out, title=args.title or str(df.suite.iloc[0]) if len(df) else "results",
+                            cache_root=caches[-1] if caches else None)
+    except ReportFolderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(f"wrote {path}")
     return 0
 

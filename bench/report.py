@@ -448,10 +448,42 @@ def _cached_table(name: str, make, df: pd.DataFrame, cache_root: Path):
         return None
 
 
+REPORT_MARKER = ".argminn-bench-report"
+
+
+class ReportFolderError(ValueError):
+    """The report's folder holds files a report did not write."""
+
+
+def claim_report_folder(out: Path) -> None:
+    """Make ``out`` a report folder, refusing one that holds anything else.
+
+    A report writes ``README.md`` and ``index.html`` into its folder: over a folder of someone's own,
+    that would replace their files. Allowed: a new or empty folder, or one an earlier report wrote (its
+    marker file, or a README.md that is one of our reports, as the committed reports are).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ReportFolderError(f"report folder {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / REPORT_MARKER).exists():
+        readme = out / "README.md"
+        ours = readme.is_file() and "ARGMINN-Bench report" in readme.read_text(errors="replace").split("\n", 1)[0]
+        if not ours:
+            raise ReportFolderError(f"report folder {out} holds files no report wrote "
+                                    f"({', '.join(sorted(p.name for p in out.iterdir())[:5])}); give an empty or "
+                                    "new folder, so that none of them is replaced")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / REPORT_MARKER).write_text("written by python -m bench report / run; safe to replace\n")
+
+
 @frozen_heap()
 def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=None) -> Path:
-    """Write ``README.md``, ``index.html``, ``tables/*.csv`` and ``figures/*.{png,pdf}``; returns index.html."""
+    """Write ``README.md``, ``index.html``, ``tables/*.csv`` and ``figures/*.{png,pdf}``; returns index.html.
+
+    Raises :class:`ReportFolderError` for a folder that holds files no report wrote.
+    """
     out = Path(out_dir)
+    claim_report_folder(out)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     tables = metric_tables(df)

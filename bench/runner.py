@@ -58,9 +58,22 @@ def dataset_key(sim, seed: int) -> tuple[str, int]:
     return stable_hash("dataset", code_version("simulations"), sim.identity(), data_seed), data_seed
 
 
+def torch_threads() -> int:
+    """The intra-op threads this process trains and interprets with (set by the executor)."""
+    import torch
+
+    return int(torch.get_num_threads())
+
+
 def model_key(sim, model, seed: int, ds_key: str) -> tuple[str, int]:
+    """The trained model's cache key and seed. The key holds the torch thread count: float sums split
+    over another number of threads round differently and training carries that into another model,
+    so a model trained in-process (serial executor, 2 threads here) is never served to a pool worker
+    (1 thread each) or the reverse; each is reproducible on its own."""
     model_seed = derive_seed("model", sim.identity(), model.identity(), seed)
-    return stable_hash("model", code_version("models"), model.identity(), ds_key, model_seed), model_seed
+    key = stable_hash("model", code_version("models"), model.identity(), ds_key, model_seed,
+                      {"torch_threads": torch_threads()})
+    return key, model_seed
 
 
 def cell_seed(purpose: str, sim, seed: int) -> int:
@@ -298,18 +311,31 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
     executor.start(len(list(suite.cells())))
     try:
         # datasets first, in this process: cells of the same simulation and seed share them
-        ds_keys = {}
+        ds_keys, ds_failed = {}, {}
         for sim in suite.simulations:
             for seed in suite.seeds:
                 key, data_seed = dataset_key(sim, seed)
-                cache.get_or_compute("dataset", key, lambda tmp, sim=sim, s=data_seed: registry.simulate_and_save(
-                    sim, s, tmp), meta={"simulation": sim.identity(), "label": sim.label, "seed": data_seed})
+                try:
+                    cache.get_or_compute("dataset", key, lambda tmp, sim=sim, s=data_seed: registry.simulate_and_save(
+                        sim, s, tmp), meta={"simulation": sim.identity(), "label": sim.label, "seed": data_seed})
+                except Exception as exc:  # e.g. a background rejection that cannot converge: this
+                    # simulation's cells fail, every other one runs
+                    log.exception("simulating %s (seed %s) failed", sim.label, seed)
+                    ds_failed[(sim.label, seed)] = _reason(exc)
+                    continue
                 ds_keys[(sim.label, seed)] = key
         counters = _merge({}, cache.counters())
 
         interpret = suite.raw.interpret.model_dump()
-        tasks = [CellTask(suite.name, str(cache_root), sim, model, seed, suite.methods, suite.metrics, interpret,
-                          ds_keys[(sim.label, seed)]) for sim, model, seed in suite.cells()]
+        tasks = []
+        for sim, model, seed in suite.cells():
+            if (sim.label, seed) in ds_failed:
+                all_rows.append(row(suite.name, sim.label, model.label, seed, "(dataset)", "simulate", status="failed",
+                                    reason=ds_failed[(sim.label, seed)]))
+                n_failed += 1
+                continue
+            tasks.append(CellTask(suite.name, str(cache_root), sim, model, seed, suite.methods, suite.metrics,
+                                  interpret, ds_keys[(sim.label, seed)]))
         bar = _progress(len(tasks), progress, f"{suite.name}: cells")
         for _, result in executor.map(run_cell, tasks):
             all_rows.extend(result.rows)

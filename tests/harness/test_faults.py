@@ -276,3 +276,58 @@ def test_a_damaged_model_under_a_cached_cell_is_retrained(tmp_path):
     again = run()
     assert again.counters.get("model", {}).get("misses") == 1
     assert StageCache(tmp_path / "run" / "cache").has("model", model.parent.name)
+
+
+def test_report_refuses_a_folder_of_someone_elses(tmp_path):
+    """`report --out` over a folder of one's own files would replace its README.md and index.html."""
+    import pandas as pd
+
+    from bench.__main__ import main
+    from bench.report import build_report
+
+    rows = pd.DataFrame([{"suite": "t", "simulation": "s", "model": "m", "seed": 0, "method": "(model)",
+                          "metric": "prediction/auroc", "value": 0.9, "status": "ok", "reason": "",
+                          "model_params": "{}", "method_params": "{}", "detail": ""}])
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "README.md").write_text("my notes\n")
+    with pytest.raises(ValueError, match="holds files no report wrote"):
+        build_report(rows, mine)
+    assert (mine / "README.md").read_text() == "my notes\n" and sorted(p.name for p in mine.iterdir()) == ["README.md"]
+    rows.to_parquet(tmp_path / "results.parquet")
+    assert main(["report", str(tmp_path / "results.parquet"), "--out", str(mine)]) == 2
+    assert (mine / "README.md").read_text() == "my notes\n"
+    # a report's own folder is rebuilt in place, and so is one of the committed reports (no marker yet)
+    build_report(rows, tmp_path / "rep")
+    build_report(rows, tmp_path / "rep")
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "README.md").write_text("# paper: ARGMINN-Bench report\n")
+    build_report(rows, old)
+
+
+def test_a_simulation_that_cannot_be_simulated_fails_only_its_cells(tmp_path, monkeypatch):
+    from bench import registry
+    from bench.executors import SerialExecutor
+    from bench.runner import run_suite
+    from bench.suite import load_suite
+
+    real = registry.simulate_and_save
+
+    def flaky(sim, seed, directory):
+        if sim.label == "spi1_single":
+            raise RuntimeError("background rejection did not converge")
+        return real(sim, seed, directory)
+
+    monkeypatch.setattr(registry, "simulate_and_save", flaky)
+    suite = load_suite({
+        "name": "two", "output": str(tmp_path / "run"), "seeds": [0],
+        "simulations": [{"preset": "spi1_single", "n": 300}, {"preset": "tal_gata_mixture", "n": 300}],
+        "models": [{"name": "cnn", "train": {"epochs": 1, "batches_per_epoch": 2, "batch_size": 32}}],
+        "methods": [], "metrics": ["prediction"], "executor": {"kind": "serial"}})
+    summary = run_suite(suite, executor=SerialExecutor(), progress=False, report=False)
+    df = summary.results
+    failed = df[df.status == "failed"]
+    assert summary.n_failed == 1 and set(failed.simulation) == {"spi1_single"}
+    assert "did not converge" in failed.reason.iloc[0]
+    assert (df[df.simulation == "tal_gata_mixture"].metric == "prediction/auroc").any()
