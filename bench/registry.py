@@ -206,6 +206,7 @@ def train_and_save(component, ds, seed: int, directory: Path):
                       spec={"name": component.name, "params": component.params, "input_length": ds.length},
                       provenance={"dataset": ds.fingerprint(), "seed": seed, "train": config.to_dict(),
                                   "history": result.history, "test_metrics": result.test_metrics,
+                                  "events": result.events, "outcome": result.outcome,
                                   "train_time_s": result.train_time_s})
 
 

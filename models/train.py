@@ -1,5 +1,9 @@
 """Training (notes §10): Adam, gradient clipping, RC augmentation, scheduled regularizers,
 early stopping and best-weight selection on the validation *prediction* loss only.
+
+Two regularizer schedules: ``"paper"`` (the default; the reference's fixed burn-in, log ramp and hold) and
+``"adaptive"`` (opt-in; the ramp waits for the model to learn, a collapse is undone; see
+:class:`models.schedules.AdaptiveController`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .losses import attention_entropy_loss, l1_loss, overlap_loss, prediction_loss
-from .schedules import PAPER_L1, PAPER_OVERLAP, expand_schedule, ramp_end, weight_at
+from .schedules import (PAPER_L1, PAPER_OVERLAP, SCHEDULES, AdaptiveController, AdaptiveSettings, expand_schedule,
+                        ramp_end, weight_at)
 
 
 def _is_number(v) -> bool:
@@ -75,6 +80,17 @@ class TrainConfig:
         "auto" (CUDA if available), "cpu" or "cuda".
     progress : bool
         Show a tqdm progress bar.
+    schedule : {"paper", "adaptive"}
+        "paper" (default): each weight follows its own spec epoch by epoch, as above. "adaptive": a schedule
+        dict's ramp (``start_exp``, ``end_exp``, ``steps``, ``hold``) starts once the unregularized model has
+        learned and plateaued (its ``burn_in`` is not read), a collapse to chance after the ramp began is
+        undone and the ramp retried more gently, and the patience counts only once the model has learned;
+        ``epochs`` is then the planned length (longer when the ramp starts late or is retried, up to
+        ``adaptive["max_epochs"]``). Weights must be numbers or schedule dicts, and ``select_from_epoch``
+        None. See :class:`models.schedules.AdaptiveController`.
+    adaptive : dict or None
+        Settings of the adaptive schedule (:class:`models.schedules.AdaptiveSettings`; missing keys take
+        their defaults, and the full dict is stored). Only with ``schedule="adaptive"``.
     """
 
     epochs: int = 40
@@ -91,6 +107,8 @@ class TrainConfig:
     rc_augment: bool = True
     device: str = "auto"
     progress: bool = True
+    schedule: str = "paper"
+    adaptive: dict | None = None
 
     def __post_init__(self):
         for name in ("epochs", "batches_per_epoch", "batch_size"):
@@ -127,6 +145,32 @@ class TrainConfig:
             if v is not None:
                 _check_weight_types(v, f"TrainConfig.{name}")
                 expand_schedule(v, f"TrainConfig.{name}")
+        self._check_schedule()
+
+    def _check_schedule(self) -> None:
+        if not isinstance(self.schedule, str) or self.schedule not in SCHEDULES:
+            raise ValueError(f"TrainConfig.schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
+        if self.schedule != "adaptive":
+            if self.adaptive is not None:
+                raise ValueError(f"TrainConfig.adaptive is read only with schedule 'adaptive' (schedule is "
+                                 f"{self.schedule!r}); remove it or set schedule: adaptive")
+            return
+        settings = AdaptiveSettings.from_dict(self.adaptive, "TrainConfig.adaptive")
+        if self.epochs > settings.max_epochs:
+            raise ValueError(f"TrainConfig.adaptive.max_epochs must be >= TrainConfig.epochs ({self.epochs}), "
+                             f"got {settings.max_epochs}")
+        if self.select_from_epoch is not None:
+            raise ValueError(f"TrainConfig.select_from_epoch must be None with schedule 'adaptive' (selection starts "
+                             f"where each ramp reaches its final weight), got {self.select_from_epoch!r}")
+        for name in ("overlap_weight", "l1_weight", "att_entropy_weight"):
+            v = getattr(self, name)
+            if isinstance(v, (list, tuple)):
+                raise ValueError(f"TrainConfig.{name} must be a number or a schedule dict with schedule 'adaptive' "
+                                 f"(a per-epoch list fixes the epochs the ramp would move), got a list")
+            if isinstance(v, dict) and float(v["end_exp"]) < float(v["start_exp"]):
+                raise ValueError(f"TrainConfig.{name}.end_exp must be >= its start_exp with schedule 'adaptive' "
+                                 f"(a ramp up), got start_exp {v['start_exp']!r}, end_exp {v['end_exp']!r}")
+        self.adaptive = settings.to_dict()
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -156,13 +200,21 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     """``model``: a copy holding the best weights (CPU, eval mode); ``history``: one dict per epoch;
-    ``test_metrics``: auroc, average_precision, accuracy on the test split; ``train_time_s``."""
+    ``test_metrics``: auroc, average_precision, accuracy on the test split; ``train_time_s``.
+
+    With the adaptive schedule, ``events`` lists the schedule's events in order (dicts with ``event`` and
+    ``epoch``: learned, ramp_started, collapse_detected, restored, gave_up, stopped_early, hard_cap_reached;
+    each epoch's own are also in its history entry under ``events``) and ``outcome`` is one of "learned",
+    "recovered", "never learned", "collapsed, not recovered". With the paper schedule ``events`` is empty
+    and ``outcome`` None (nothing is watched)."""
 
     model: nn.Module
     history: list = field(default_factory=list)
     test_metrics: dict = field(default_factory=dict)
     train_time_s: float = 0.0
     best_epoch: int = -1
+    events: list = field(default_factory=list)
+    outcome: str | None = None
 
 
 def reverse_complement(x: torch.Tensor) -> torch.Tensor:
@@ -279,6 +331,66 @@ def _select_from(config: TrainConfig, weights: dict) -> int:
     return min(max(ends, default=0), config.epochs - 1)
 
 
+def _train_epoch(model, opt, x_train, y_train, rng, order, pos, w: dict, config: TrainConfig, device, n_unique, bar):
+    """One epoch of ``config.batches_per_epoch`` batches; returns the summed losses and the sampling position."""
+    model.train()
+    sums = {}
+    for _ in range(config.batches_per_epoch):
+        if pos + n_unique > len(order):  # a fresh permutation once the train split is used up
+            order, pos = rng.permutation(len(x_train)), 0
+        idx = torch.from_numpy(order[pos: pos + n_unique])
+        pos += n_unique
+        xb, yb = x_train[idx].float(), y_train[idx]
+        if config.rc_augment:
+            xb, yb = torch.cat([xb, reverse_complement(xb)]), torch.cat([yb, yb])
+        total, means = _batch_loss(model, xb.to(device), yb.to(device), w)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        if config.clip:
+            nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+        opt.step()
+        sums["total"] = sums.get("total", 0.0) + float(total.detach())
+        for k, v in means.items():
+            sums[k] = sums.get(k, 0.0) + v
+        bar.update(1)
+    return sums, order, pos
+
+
+def filter_activation(model: nn.Module, x, batch_size: int = 256) -> float:
+    """The largest filter's mean |first-layer activation| over ``x`` (N, 4, L) and positions, in eval mode
+    without gradients (mode restored): near 0 when every filter has died."""
+    x = _check_x(x)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total = None
+    try:
+        with torch.no_grad():
+            for i in range(0, len(x), batch_size):
+                acts = model.scanner_activations(x[i: i + batch_size].to(device)).abs().double()
+                part = acts.sum(dim=(0, 2)).cpu()
+                total = part if total is None else total + part
+                n_pos = acts.shape[2]
+    finally:
+        model.train(was_training)
+    if total is None:
+        return 0.0
+    return float((total / (len(x) * n_pos)).max())
+
+
+class _Snapshot:
+    """Copies of a model's state and its optimizer's, restorable any number of times (never aliased)."""
+
+    def __init__(self, model: nn.Module, opt: torch.optim.Optimizer):
+        self.model_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.opt_state = copy.deepcopy(opt.state_dict())
+
+    def restore(self, model: nn.Module, opt: torch.optim.Optimizer) -> None:
+        model.load_state_dict(self.model_state)
+        # load_state_dict may keep the given tensors: a fresh copy, so later steps leave the snapshot alone
+        opt.load_state_dict(copy.deepcopy(self.opt_state))
+
+
 def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int = 0) -> TrainResult:
     """Train ``model`` in place on ``dataset``'s train split; returns a copy with the best weights.
 
@@ -289,6 +401,7 @@ def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int 
     dataset : simulations.SimulatedDataset
         Needs ``x`` (N, 4, L), ``y`` (N,) or (N, 1) and ``splits`` train/valid/test.
     config : TrainConfig
+        ``schedule="paper"`` (default) or ``"adaptive"`` (see :class:`TrainConfig`).
     seed : int
         Seeds batch sampling and any dropout; with the same model init, same seed → same weights on CPU.
 
@@ -304,7 +417,15 @@ def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int 
             raise ValueError(f"dataset.splits needs a non-empty {split!r} split")
     device = _resolve_device(config.device)
     weights = config.resolved_weights(model)
-    select_from = _select_from(config, weights)
+    adaptive = None
+    if config.schedule == "adaptive":
+        adaptive = AdaptiveController(weights, AdaptiveSettings.from_dict(config.adaptive, "TrainConfig.adaptive"),
+                                      config.epochs, config.patience, config.min_delta)
+        select_from = None
+        n_epochs = adaptive.settings.max_epochs
+    else:
+        select_from = _select_from(config, weights)
+        n_epochs = config.epochs
     x_train = torch.from_numpy(np.ascontiguousarray(dataset.x[dataset.splits["train"]]))  # uint8
     y_train = torch.from_numpy(_labels(dataset.y[dataset.splits["train"]], "dataset.y"))
     x_valid, y_valid = dataset.subset("valid")
@@ -312,36 +433,23 @@ def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int 
     n_unique = config.batch_size // 2 if config.rc_augment else config.batch_size
 
     history, best_loss, best_state, best_epoch, stale = [], math.inf, None, -1, 0
+    pre_best_state, snapshot = None, None
     start = time.perf_counter()
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
         torch.manual_seed(seed)
-        bar = tqdm(total=config.epochs * config.batches_per_epoch, disable=not config.progress,
+        bar = tqdm(total=n_epochs * config.batches_per_epoch, disable=not config.progress,
                    desc=type(model).__name__, leave=False)
         order, pos = rng.permutation(len(x_train)), 0
-        for epoch in range(config.epochs):
-            w = {k: weight_at(v, epoch, k) for k, v in weights.items()}
-            model.train()
-            sums, t0 = {}, time.perf_counter()
-            for _ in range(config.batches_per_epoch):
-                if pos + n_unique > len(order):  # a fresh permutation once the train split is used up
-                    order, pos = rng.permutation(len(x_train)), 0
-                idx = torch.from_numpy(order[pos: pos + n_unique])
-                pos += n_unique
-                xb, yb = x_train[idx].float(), y_train[idx]
-                if config.rc_augment:
-                    xb, yb = torch.cat([xb, reverse_complement(xb)]), torch.cat([yb, yb])
-                total, means = _batch_loss(model, xb.to(device), yb.to(device), w)
-                opt.zero_grad(set_to_none=True)
-                total.backward()
-                if config.clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-                opt.step()
-                sums["total"] = sums.get("total", 0.0) + float(total.detach())
-                for k, v in means.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                bar.update(1)
+        for epoch in range(n_epochs):
+            if adaptive is not None:
+                w = adaptive.weights(epoch)
+            else:
+                w = {k: weight_at(v, epoch, k) for k, v in weights.items()}
+            t0 = time.perf_counter()
+            sums, order, pos = _train_epoch(model, opt, x_train, y_train, rng, order, pos, w, config, device,
+                                            n_unique, bar)
             # forward strand only, as on the test split and as every interpretation reads the model: with
             # RC copies added, a model that reads one strand only scored 0.72 valid auROC and 0.51 on the
             # forward test sequences (default suite, spi1_single), and was selected for it
@@ -352,6 +460,27 @@ def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int 
                      "epoch_time_s": time.perf_counter() - t0}
             history.append(entry)
             bar.set_postfix(valid_loss=f"{valid['loss']:.4f}")
+            if adaptive is not None:
+                activation = filter_activation(model, x_valid)
+                decision = adaptive.observe(epoch, valid["loss"], valid["auroc"], activation)
+                entry["valid_filter_activation"] = activation
+                entry["events"] = decision.events
+                if decision.save_pre_best:
+                    pre_best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                if decision.save_best:
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                if decision.snapshot:
+                    snapshot = _Snapshot(model, opt)
+                if decision.stop:
+                    if decision.keep == "pre_ramp_best":
+                        best_state, best_epoch = pre_best_state, adaptive.pre_best_epoch
+                    else:
+                        best_epoch = adaptive.best_epoch
+                    break
+                if decision.restore:
+                    best_state = None
+                    snapshot.restore(model, opt)
+                continue
             if epoch >= select_from:
                 loss = valid["loss"]
                 improved = loss < best_loss - config.min_delta
@@ -375,4 +504,5 @@ def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int 
     for entry in history:
         entry["best"] = entry["epoch"] == best_epoch
     return TrainResult(model=best, history=history, test_metrics=test_metrics, train_time_s=train_time,
-                       best_epoch=best_epoch)
+                       best_epoch=best_epoch, events=list(adaptive.events) if adaptive is not None else [],
+                       outcome=adaptive.outcome if adaptive is not None else None)

@@ -6,7 +6,8 @@ import torch
 
 from models.losses import (attention_entropy_loss, l1_loss, overlap_loss, overlap_loss_bruteforce,
                            prediction_loss)
-from models.schedules import PAPER_L1, PAPER_OVERLAP, expand_schedule, ramp_end, weight_at
+from models.schedules import (ADAPTIVE_DEFAULTS, PAPER_L1, PAPER_OVERLAP, AdaptiveSettings, Ramp, expand_schedule,
+                              ramp_end, weight_at)
 
 
 IMPLEMENTATIONS = ["loops", "convolution"]
@@ -200,3 +201,48 @@ def test_paper_schedule_shape_and_values():
 def test_schedule_rejects_bad(bad):
     with pytest.raises(ValueError):
         expand_schedule(bad, "l1_weight")
+
+
+@pytest.mark.parametrize("spec", [PAPER_OVERLAP, PAPER_L1, {"burn_in": 0, "start_exp": 1.0, "end_exp": 1.0, "steps": 1,
+                                                            "hold": 0}])
+def test_ramp_is_the_schedule_after_its_burn_in(spec):
+    """The adaptive schedule's ramp gives exactly (bit for bit) the paper schedule's values after its burn-in."""
+    arr = expand_schedule(spec)
+    ramp = Ramp(spec["start_exp"], spec["end_exp"], spec["steps"], spec["hold"])
+    for t in range(len(arr) - spec["burn_in"] + 5):
+        assert ramp.weight(t) == arr[min(spec["burn_in"] + t, len(arr) - 1)], t
+        assert 10.0 ** ramp.exponent(t) == pytest.approx(ramp.weight(t), rel=1e-12)
+    assert ramp.final_from + spec["burn_in"] == ramp_end(spec) or spec["steps"] <= 1
+    assert ramp.length == spec["steps"] + spec["hold"]
+
+
+def test_adaptive_settings_defaults_and_roundtrip():
+    s = AdaptiveSettings.from_dict(None)
+    assert s.to_dict() == ADAPTIVE_DEFAULTS == AdaptiveSettings().to_dict()
+    assert AdaptiveSettings.from_dict(s.to_dict()) == s
+    assert AdaptiveSettings.from_dict({"max_burn_in": 12, "slowdown": 3}).to_dict() == {
+        **ADAPTIVE_DEFAULTS, "max_burn_in": 12, "slowdown": 3.0}
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"max_burnin": 3}, r"adaptive: unknown key\(s\) \['max_burnin'\]; valid keys: \[.*'max_burn_in'"),
+    ([1, 2], r"adaptive must be a dict of settings"),
+    ({"ramp_patience": 0}, r"adaptive.ramp_patience must be an int >= 1, got 0"),
+    ({"ramp_patience": 2.0}, r"adaptive.ramp_patience must be an int >= 1, got 2.0"),
+    ({"ramp_patience": True}, r"adaptive.ramp_patience must be an int >= 1, got True"),
+    ({"max_retries": -1}, r"adaptive.max_retries must be an int >= 0, got -1"),
+    ({"ramp_min_gain": 0}, r"adaptive.ramp_min_gain must be a number > 0.0 and < 0.5, got 0"),
+    ({"ramp_min_gain": 0.5}, r"adaptive.ramp_min_gain must be a number > 0.0 and < 0.5, got 0.5"),
+    ({"ramp_min_gain": "0.1"}, r"adaptive.ramp_min_gain must be a number"),
+    ({"collapse_margin": float("nan")}, r"adaptive.collapse_margin must be a number >= 0.0 and < 0.5, got nan"),
+    ({"dead_fraction": 1.0}, r"adaptive.dead_fraction must be a number >= 0.0 and < 1.0"),
+    ({"plateau_delta": -0.1}, r"adaptive.plateau_delta must be a number >= 0.0"),
+    ({"slowdown": 0.5}, r"adaptive.slowdown must be a number >= 1.0, got 0.5"),
+    ({"max_epochs": 0}, r"adaptive.max_epochs must be an int >= 1, got 0"),
+    ({"max_burn_in": 0}, r"adaptive.max_burn_in must be an int >= 1, got 0"),
+    ({"max_burn_in": 50, "max_epochs": 50}, r"adaptive.max_burn_in must be < adaptive.max_epochs \(50\), got 50"),
+])
+def test_adaptive_settings_reject_bad(bad, message):
+    with pytest.raises(ValueError, match=message) as err:
+        AdaptiveSettings.from_dict(bad, "adaptive")
+    assert "\n" not in str(err.value)
