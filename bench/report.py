@@ -352,8 +352,7 @@ def verdict_grid_figure(verdicts: pd.DataFrame, title: str, out: Path) -> list[P
 
     if verdicts.empty:
         return []
-    v = verdicts.assign(comparison=verdicts.metric.str.split("/").str[1] + ": " + verdicts.route_a + "  vs  "
-                        + verdicts.route_b)
+    v = verdicts.assign(comparison=verdicts.metric + ": " + verdicts.route_a + "  vs  " + verdicts.route_b)
     comparisons = list(dict.fromkeys(v.comparison))
     sims = sorted(v.simulation.unique())
     label_in = 0.055 * max(len(c) for c in comparisons)  # the comparisons' labels, left of the grid
