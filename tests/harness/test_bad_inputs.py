@@ -11,7 +11,6 @@ The ids follow the review's bad-input table (`review-2026-12/reliability.md`) wh
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import time
@@ -21,6 +20,7 @@ import pytest
 
 from bench.suite import SuiteError, load_suite, split_labels
 from simulations import MotifError, SpecError, parse_spec, read_motif_file
+from tests.specs import DELETE, edited
 
 # a grammar that needs no JASPAR lookup, so a suite validates in milliseconds
 SPEC = {"name": "tiny", "length": 60, "background": {"gc": 0.5}, "reject_matches": False,
@@ -42,19 +42,11 @@ GRAMMAR = {"name": "g", "length": 100, "reject_matches": False,
                                                               {"motif": "B", "gap": {"min": 2, "max": 10}}]}]},
                        {"name": "negative", "label": 0, "fraction": 0.5, "configs": [{"name": "bg"}]}]}
 
-_DELETE = object()
+_DELETE = DELETE
 
 
 def _edit(base, path, value):
-    out = copy.deepcopy(base)
-    node = out
-    for key in path[:-1]:
-        node = node[key]
-    if value is _DELETE:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return out
+    return edited(base, path, value)
 
 
 def suite(path, value):

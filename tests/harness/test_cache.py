@@ -71,7 +71,7 @@ def test_methods_of_a_cell_share_their_seed():
     from bench.runner import cell_seed, method_key
     from bench.suite import load_suite
     suite = load_suite("suites/quick.yaml")
-    methods, sim, model = suite.methods, suite.simulations[0], suite.models[0]
+    methods, sim = suite.methods, suite.simulations[0]
     seed = cell_seed("method", sim, 0)
     keys = [method_key(m, "model-key", {"n_sequences": 10}, seed) for m in methods]
     assert len({s for _, s in keys}) == 1

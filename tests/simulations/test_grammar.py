@@ -1,10 +1,10 @@
 """Every malformed spec fails before simulating, with a message naming the field."""
 
-import copy
 
 import pytest
 
 from simulations import SpecError, parse_spec, simulate
+from tests.specs import DELETE, edited
 
 BASE = {
     "name": "t",
@@ -19,18 +19,10 @@ BASE = {
 
 
 def _with(path, value):
-    spec = copy.deepcopy(BASE)
-    node = spec
-    for key in path[:-1]:
-        node = node[key]
-    if value is _DELETE:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return spec
+    return edited(BASE, path, value)
 
 
-_DELETE = object()
+_DELETE = DELETE
 POS_CHAIN = ("classes", 0, "configs", 0, "motifs")
 
 BAD_SPECS = [

@@ -23,11 +23,12 @@ def _one_hot(codes):
     return (np.asarray(codes)[:, None, :] == np.arange(4)[None, :, None]).astype(np.uint8)
 
 
-def _brute_force_probability(seq, length, chain, order, position, pfms, bg):
-    """P(seq | config) by walking every latent draw of the simulator: gaps, order flip, base, strands."""
-    widths = [pfms[m].shape[1] for m, _, _ in chain]
+def _chain_draws(length, chain, order, position, widths):
+    """Every latent draw of the simulator for one chain config: gaps, order flip, base, strands.
+
+    Yields ``(probability, [(start, motif, strand), ...])`` with absolute starts.
+    """
     gap_options = [[(0, 1.0)]] + [list(zip(*_pmf(g))) for _, g, _ in chain[1:]]
-    total_p = 0.0
     for gaps in itertools.product(*gap_options):
         starts, cursor = [], 0
         for e, (g, _) in enumerate(gaps):
@@ -43,15 +44,23 @@ def _brute_force_probability(seq, length, chain, order, position, pfms, bg):
             else:  # fixed at 1, clipped
                 bases = [(min(1, length - cursor), 1.0)]
             strand_options = [["+", "-"] if o == "random" else [o] for _, _, o in chain]
+            p_strands = np.prod([0.5 if len(opts) == 2 else 1.0 for opts in strand_options])
             for base, p_base in bases:
                 for strands in itertools.product(*strand_options):
-                    p_strands = np.prod([0.5 if len(opts) == 2 else 1.0 for opts in strand_options])
-                    emit = [bg[b] for b in seq]
-                    for (m, _, _), r, strand in zip(chain, rel, strands):
-                        pfm = pfms[m] if strand == "+" else pfms[m][::-1, ::-1]
-                        for k in range(pfm.shape[1]):
-                            emit[base + r + k] = pfm[seq[base + r + k], k]
-                    total_p += p_gaps * p_flip * p_base * p_strands * np.prod(emit)
+                    yield (p_gaps * p_flip * p_base * p_strands,
+                           [(base + r, m, st) for (m, _, _), r, st in zip(chain, rel, strands)])
+
+
+def _brute_force_probability(seq, length, chain, order, position, pfms, bg):
+    """P(seq | config) by walking every latent draw of the simulator (i.i.d. background)."""
+    total_p = 0.0
+    for p_draw, sites in _chain_draws(length, chain, order, position, [pfms[m].shape[1] for m, _, _ in chain]):
+        emit = [bg[b] for b in seq]
+        for start, m, strand in sites:
+            pfm = pfms[m] if strand == "+" else pfms[m][::-1, ::-1]
+            for k in range(pfm.shape[1]):
+                emit[start + k] = pfm[seq[start + k], k]
+        total_p += p_draw * np.prod(emit)
     return total_p
 
 

@@ -15,7 +15,7 @@ from simulations import simulate
 from simulations.backgrounds import BackgroundModel
 from simulations.grammar import Background, Range
 from simulations.likelihood import class_log_likelihood_ratios
-from tests.simulations.test_likelihood import A, B, BG, _one_hot, _pmf
+from tests.simulations.test_likelihood import A, B, BG, _chain_draws, _one_hot
 
 # a strongly first-order chain: each row far from the others, so a wrong boundary term shows
 T = [[0.6, 0.2, 0.1, 0.1], [0.1, 0.1, 0.7, 0.1], [0.3, 0.3, 0.2, 0.2], [0.05, 0.15, 0.2, 0.6]]
@@ -65,29 +65,8 @@ def _oriented(name, strand):
 def _brute_force_chain(seq, length, chain, order, position, start, t):
     """P(seq | config): every gap, order flip, base and strand the simulator can draw (as the i.i.d. test)."""
     widths = [PFMS[m].shape[1] for m, _, _ in chain]
-    gap_options = [[(0, 1.0)]] + [list(zip(*_pmf(g))) for _, g, _ in chain[1:]]
-    total_p = 0.0
-    for gaps in itertools.product(*gap_options):
-        starts, cursor = [], 0
-        for e, (g, _) in enumerate(gaps):
-            cursor += g
-            starts.append(cursor)
-            cursor += widths[e]
-        p_gaps = np.prod([p for _, p in gaps])
-        for flipped in ([False, True] if order == "random" else [False]):
-            rel = [cursor - (s + w) for s, w in zip(starts, widths)] if flipped else starts
-            p_flip = 0.5 if order == "random" else 1.0
-            if position == "uniform":
-                bases = [(b, 1.0 / (length - cursor + 1)) for b in range(length - cursor + 1)]
-            else:  # fixed at 1, clipped
-                bases = [(min(1, length - cursor), 1.0)]
-            strand_options = [["+", "-"] if o == "random" else [o] for _, _, o in chain]
-            p_strands = np.prod([0.5 if len(opts) == 2 else 1.0 for opts in strand_options])
-            for base, p_base in bases:
-                for strands in itertools.product(*strand_options):
-                    windows = [(base + r, _oriented(m, st)) for (m, _, _), r, st in zip(chain, rel, strands)]
-                    total_p += p_gaps * p_flip * p_base * p_strands * _placed_probability(seq, windows, start, t)
-    return total_p
+    return sum(p_draw * _placed_probability(seq, [(s, _oriented(m, st)) for s, m, st in sites], start, t)
+               for p_draw, sites in _chain_draws(length, chain, order, position, widths))
 
 
 def _brute_force_scatter(seq, name, count_pmf, start, t):
