@@ -88,11 +88,16 @@ def cell_seed(purpose: str, sim, seed: int) -> int:
     return derive_seed(purpose, sim.identity(), seed)
 
 
-def method_key(method, m_key: str, interpret: dict, method_seed: int) -> tuple[str, int]:
+def method_key(method, m_key: str, interpret: dict, method_seed: int, index=None) -> tuple[str, int]:
+    """The interpretation's cache key and seed. ``index``: the interpreted sequences (dataset indices),
+    so that a change in which sequences are read (the classes rule, say) never serves an interpretation
+    of other sequences."""
     # one seed for every method of a cell: the attribution routes shuffle the same references, so
     # DeepLiftSHAP and IG are compared on equal terms and MoDISco reads the scored DeepLiftSHAP maps
     version = code_version("bench/methods", "models")
-    return stable_hash("interpretation", version, method.identity(), m_key, interpret, method_seed), method_seed
+    read = None if index is None else stable_hash([int(i) for i in np.asarray(index)])
+    return (stable_hash("interpretation", version, method.identity(), m_key, interpret, method_seed, read),
+            method_seed)
 
 
 # --------------------------------------------------------------------------- the cell task
@@ -199,7 +204,13 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
                     detail=json.dumps({"classes": classes})))
     x = ds.x[index].astype(np.float32)
     control = [m for m in task.methods if m.name == "positive_control"]
-    truth = registry.scoring_truth(ds, index, x, scan=control[0].params if control else None)
+    try:
+        truth = registry.scoring_truth(ds, index, x, scan=control[0].params if control else None)
+    except Exception as exc:  # the background scan failed: score against the planted truth alone, and say so
+        log.exception("scanning the background matches failed")
+        truth = ds.truth_for(index)
+        rows.append(row(**base, method="(interpret)", metric="interpret/background_matches", status="failed",
+                        reason=_reason(exc)))
 
     interpretations = {}
     method_seed = cell_seed("method", task.simulation, task.seed)
@@ -210,7 +221,7 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
         if reason:
             rows.append(row(**mbase, metric="(method)", status="skipped", reason=reason))
             continue
-        i_key, i_seed = method_key(method, m_key, task.interpret, method_seed)
+        i_key, i_seed = method_key(method, m_key, task.interpret, method_seed, index)
         try:
             path = cache.get_or_compute(
                 "interpretation", i_key,

@@ -39,11 +39,16 @@ READOUT_METRICS = ("instances/f1", "instances/f1_identity", "instances/precision
 #: reaches more at a lower precision
 CONTROL_BOUNDED = ("instances/f1", "instances/f1_identity", "motifs/recall")
 VERDICT_COLUMNS = ["simulation", "metric", "route_a", "route_b", "difference", "ci_low", "ci_high", "n_seeds",
-                   "n_sequences", "verdict", "value_a", "value_b", "floor"]
+                   "n_sequences", "verdict", "value_a", "value_b", "floor", "undefined_share", "min_denominator"]
 N_BOOT = 2000
 #: a metric with one value per trained model (motif recall) gets an interval, and so a verdict other
 #: than ``tie``, only from this many seeds on: with two, a bootstrap over seeds is just their range
 MIN_SEEDS_PER_MODEL = 3
+#: a per-sequence comparison gets no interval (so ``tie``) when either route's denominator (its calls,
+#: for a precision) sums to fewer than this in a seed, or when more than this share of the bootstrap
+#: replicates was undefined
+MIN_DENOMINATOR = 10
+MAX_UNDEFINED_SHARE = 0.01
 
 
 def _name(params: str) -> str:
@@ -82,6 +87,15 @@ def _per_model(df: pd.DataFrame) -> dict:
     return out
 
 
+def _kept(df: pd.DataFrame) -> dict:
+    """(simulation, model, method) -> seeds with rows kept as not_learned (they had data)."""
+    bad = df[df.status == "not_learned"]
+    out = {}
+    for sim, model, method, seed in zip(bad.simulation, bad.model, bad.method, bad.seed.astype(int)):
+        out.setdefault((sim, model, method), set()).add(seed)
+    return out
+
+
 def _gated(df: pd.DataFrame) -> set:
     """(simulation, model, seed) cells whose model failed the learned gate."""
     bad = df[df.status == "not_learned"]
@@ -93,7 +107,7 @@ def compare(df: pd.DataFrame, simulation: str, metric: str, route_a: tuple, rout
     """One paired comparison of ``route_a = (model, method)`` against ``route_b`` on a metric."""
     cache = cache if cache is not None else {}
     if "components" not in cache:
-        cache.update(components=_components(df), per_model=_per_model(df), gated=_gated(df))
+        cache.update(components=_components(df), per_model=_per_model(df), gated=_gated(df), kept=_kept(df))
     source, num_w, den_w, higher = VERDICT_METRICS[metric]
     gated = cache["gated"]
     if source is None:
@@ -102,26 +116,28 @@ def compare(df: pd.DataFrame, simulation: str, metric: str, route_a: tuple, rout
     else:
         a = cache["components"].get((simulation, *route_a, source), {})
         b = cache["components"].get((simulation, *route_b, source), {})
-    seeds_all = sorted(set(a) & set(b) | {s for (sim, m, s) in gated if sim == simulation and m in
-                                          (route_a[0], route_b[0])})
-    seeds = sorted(s for s in set(a) & set(b)
-                   if (simulation, route_a[0], s) not in gated and (simulation, route_b[0], s) not in gated)
+    # a seed counts as gated when both routes have rows there (kept as not_learned) but one of the
+    # two models failed the gate
+    kept_a = cache["kept"].get((simulation, *route_a), set())
+    kept_b = cache["kept"].get((simulation, *route_b), set())
+    gated_seeds = {s for s in (kept_a | set(a)) & (kept_b | set(b))
+                   if (simulation, route_a[0], s) in gated or (simulation, route_b[0], s) in gated}
+    seeds = sorted(s for s in set(a) & set(b) if s not in gated_seeds)
     out = {"simulation": simulation, "metric": metric, "route_a": " · ".join(route_a),
            "route_b": " · ".join(route_b)}
+    nan = float("nan")
+    empty = {"difference": nan, "ci_low": nan, "ci_high": nan, "n_seeds": 0, "n_sequences": 0, "value_a": nan,
+             "value_b": nan, "undefined_share": nan, "min_denominator": nan}
     if not seeds:
-        nan = float("nan")
-        learned_gap = bool(seeds_all)
-        return {**out, "difference": nan, "ci_low": nan, "ci_high": nan, "n_seeds": 0, "n_sequences": 0,
-                "verdict": "not learned" if learned_gap else "no data", "value_a": nan, "value_b": nan}
+        return {**out, **empty, "verdict": "not learned" if gated_seeds else "no data"}
     if source is None:
         per_seed = [(a[s], b[s]) for s in seeds]
     else:
         per_seed = []
         for s in seeds:
             ca, cb = a[s], b[s]
-            if len(ca) != len(cb):
-                raise ValueError(f"{simulation}, seed {s}: {out['route_a']} and {out['route_b']} read different "
-                                 f"numbers of sequences ({len(ca)} and {len(cb)}), so they cannot be paired")
+            if len(ca) != len(cb):  # not the same interpreted sequences: no paired comparison
+                return {**out, **empty, "verdict": "no data"}
             per_seed.append((sum(w * ca[c].to_numpy(float) for c, w in num_w.items()),
                              sum(w * ca[c].to_numpy(float) for c, w in den_w.items()),
                              sum(w * cb[c].to_numpy(float) for c, w in num_w.items()),
@@ -129,6 +145,11 @@ def compare(df: pd.DataFrame, simulation: str, metric: str, route_a: tuple, rout
     res = paired_difference(per_seed, n_boot=N_BOOT, seed=seed)
     if source is None and res["n_seeds"] < MIN_SEEDS_PER_MODEL:
         # one value per trained model: with one or two seeds there is no interval to speak of
+        res["ci_low"] = res["ci_high"] = float("nan")
+    if source is not None and (res["undefined_share"] > MAX_UNDEFINED_SHARE
+                               or res["min_denominator"] < MIN_DENOMINATOR):
+        # a route with a handful of calls (or planted sites): its resamples are often undefined and the
+        # kept ones all see the same few calls, so the interval would be far too tight
         res["ci_low"] = res["ci_high"] = float("nan")
     if res["n_seeds"] == 0:
         verdict = "no data"
@@ -229,7 +250,7 @@ def control_bounds(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
                     if res["verdict"] != "no data":
                         rows.append(res)
     if not rows:
-        return pd.DataFrame(columns=VERDICT_COLUMNS[:-1] + ["beats_control"])
+        return pd.DataFrame(columns=[c for c in VERDICT_COLUMNS if c != "floor"] + ["beats_control"])
     out = pd.DataFrame(rows)
     out["beats_control"] = out.verdict == "better"
-    return out[VERDICT_COLUMNS[:-1] + ["beats_control"]]
+    return out[[c for c in VERDICT_COLUMNS if c != "floor"] + ["beats_control"]]

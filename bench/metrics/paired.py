@@ -71,9 +71,12 @@ def paired_difference(seeds: list, n_boot: int = 2000, confidence: float = 0.95,
     -------
     dict with ``difference`` (mean over seeds of the per-seed difference on all sequences),
     ``ci_low``, ``ci_high``, ``value_a``, ``value_b`` (means over seeds), ``n_seeds``,
-    ``n_sequences`` (total over seeds; 0 for per-model metrics). A seed whose difference is
-    undefined (a denominator of 0 on all its sequences) is left out; with none left every value is
-    NaN. Replicates whose difference is undefined (a resample with a zero denominator) are dropped.
+    ``n_sequences`` (total over seeds; 0 for per-model metrics), ``undefined_share`` (the share of
+    replicates whose difference was undefined, a resample with a zero denominator; they are left out
+    of the interval, which is then conditional: do not call a difference when it is not small) and
+    ``min_denominator`` (the smallest per-seed denominator sum of either route, e.g. its calls for a
+    precision; NaN for per-model metrics). A seed whose difference is undefined (a denominator of 0
+    on all its sequences) is left out; with none left every value is NaN.
     """
     if not isinstance(seeds, (list, tuple)) or not seeds:
         raise ValueError("seeds must be a non-empty list of per-seed tuples")
@@ -99,7 +102,7 @@ def paired_difference(seeds: list, n_boot: int = 2000, confidence: float = 0.95,
     nan = float("nan")
     if not per_seed:
         return dict(difference=nan, ci_low=nan, ci_high=nan, value_a=nan, value_b=nan, n_seeds=0,
-                    n_sequences=0)
+                    n_sequences=0, undefined_share=nan, min_denominator=nan)
     full = np.array([a - b for _, a, b in per_seed])
     rng = np.random.default_rng(seed)
     n_seeds = len(per_seed)
@@ -118,10 +121,17 @@ def paired_difference(seeds: list, n_boot: int = 2000, confidence: float = 0.95,
             counts = rng.multinomial(n, np.full(n, 1.0 / n), size=rows.size).astype(np.float64)
             slots[rows, j] = _replicate_differences(*arrays, counts)
     reps = slots.mean(axis=1)
-    reps = reps[np.isfinite(reps)]
+    defined = np.isfinite(reps)
+    # a resample where a route has no denominator left (no call drawn) is undefined; dropping those
+    # would condition the interval on the sparse route's few sequences being drawn, so the caller is
+    # told how many there were and should not call a difference when it is more than a few
+    undefined_share = float(1 - defined.mean())
+    reps = reps[defined]
     alpha = (1 - confidence) / 2
     lo, hi = (np.quantile(reps, [alpha, 1 - alpha]) if reps.size else (nan, nan))
     return dict(difference=float(full.mean()), ci_low=float(lo), ci_high=float(hi),
                 value_a=float(np.mean([a for _, a, _ in per_seed])),
                 value_b=float(np.mean([b for _, _, b in per_seed])),
-                n_seeds=n_seeds, n_sequences=n_sequences)
+                n_seeds=n_seeds, n_sequences=n_sequences, undefined_share=undefined_share,
+                min_denominator=(float("nan") if per_model else
+                                 float(min(min(c[1].sum(), c[3].sum()) for c, _, _ in per_seed))))

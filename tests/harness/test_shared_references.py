@@ -37,3 +37,32 @@ def test_two_models_read_the_same_references(monkeypatch):
         METHODS["deeplift_shap"].fn(model, x, {"n_references": 3, "batch_size": 64}, seed, [])
     assert len(seen) == 2 and seen[0].shape[:2] == (6, 3)
     np.testing.assert_array_equal(seen[0], seen[1])
+
+
+def test_two_models_of_a_cell_explain_the_same_sequences_against_the_same_references(tmp_path, monkeypatch):
+    """Through the runner: the CNN and ExplaiNN cells of one seed interpret identical inputs with
+    identical shuffles (recorded where the references are made)."""
+    from bench.executors import SerialExecutor
+    from bench.runner import run_suite
+
+    seen = {}
+    real = attr.make_references
+
+    def recording(x, n_references=10, seed=0):
+        refs = real(x, n_references, seed)
+        seen.setdefault(len(seen), (np.asarray(x).copy(), refs))
+        return refs
+
+    monkeypatch.setattr(attr, "make_references", recording)
+    suite = load_suite({
+        "name": "two_models", "output": str(tmp_path / "run"), "seeds": [0],
+        "simulations": [{"preset": "spi1_single", "n": 300}],
+        "models": [{"name": "cnn", "train": {"epochs": 1, "batches_per_epoch": 2, "batch_size": 32}},
+                   {"name": "explainn", "train": {"epochs": 1, "batches_per_epoch": 2, "batch_size": 32}}],
+        "methods": [{"name": "deeplift_shap", "params": {"n_references": 2}}], "metrics": ["attributions"],
+        "interpret": {"n_sequences": 8}, "executor": {"kind": "serial"}})
+    run_suite(suite, executor=SerialExecutor(), progress=False, report=False)
+    assert len(seen) == 2
+    (x0, r0), (x1, r1) = seen[0], seen[1]
+    np.testing.assert_array_equal(x0, x1)
+    np.testing.assert_array_equal(r0, r1)

@@ -93,3 +93,54 @@ def test_per_model_metrics_need_three_seeds(table):
     res = compare(pd.concat([table, pd.DataFrame(extra)]), "g", "motifs/recall", ("argminn", "argminn_readout"),
                   ("cnn", "modisco"))
     assert res["verdict"] == "better" and res["n_seeds"] == 3 and res["ci_low"] == res["ci_high"] == 0.5
+
+
+def test_lower_is_better_and_partial_gating(table):
+    from bench.verdicts import compare
+
+    extra = []
+    for seed in (0, 1, 2):
+        extra += [_row("g", "argminn", seed, "argminn_readout", "motifs/n_redundant", 0.0),
+                  _row("g", "cnn", seed, "modisco", "motifs/n_redundant", 2.0)]
+    df = pd.concat([table, pd.DataFrame(extra)])
+    res = compare(df, "g", "motifs/n_redundant", ("argminn", "argminn_readout"), ("cnn", "modisco"))
+    assert res["difference"] == -2.0 and res["verdict"] == "better"  # fewer redundant motifs is better
+    # the CNN's seed 1 fails the gate: that seed leaves the comparison, seed 0 stays
+    gated = table.copy()
+    cnn1 = (gated.model == "cnn") & (gated.seed == 1)
+    gated.loc[cnn1, "status"] = "not_learned"
+    res = compare(gated, "g", "instances/f1", ("argminn", "argminn_readout"), ("cnn", "modisco"))
+    assert res["n_seeds"] == 1 and res["n_sequences"] == 200 and res["verdict"] == "better"
+
+
+def test_a_route_with_a_handful_of_calls_gets_no_verdict(table):
+    """One call in 200 sequences: most resamples have no call, the rest all see the same one."""
+    from bench.verdicts import compare
+
+    rows = [r for r in table.to_dict("records") if not (r["model"] == "cnn" and r["metric"] == "per_sequence/instances")]
+    for seed in (0, 1):
+        calls = [0] * 200
+        calls[5] = 1
+        rows.append(_instances(calls, calls, [1] * 200, model="cnn", method="modisco", seed=seed))
+    res = compare(pd.DataFrame(rows), "g", "instances/precision", ("argminn", "argminn_readout"), ("cnn", "modisco"))
+    assert res["min_denominator"] == 1 and np.isnan(res["ci_low"]) and res["verdict"] == "tie"
+
+
+def test_routes_on_other_sequences_are_not_paired(table):
+    from bench.verdicts import compare
+
+    rows = [r for r in table.to_dict("records") if not (r["model"] == "cnn" and r["metric"] == "per_sequence/instances")]
+    rows += [_instances([1] * 150, [1] * 150, [1] * 150, model="cnn", method="modisco", seed=s) for s in (0, 1)]
+    res = compare(pd.DataFrame(rows), "g", "instances/f1", ("argminn", "argminn_readout"), ("cnn", "modisco"))
+    assert res["verdict"] == "no data"
+
+
+def test_seeds_that_disagree_give_a_wide_interval():
+    """Each seed's difference is clear on its own sequences, but the seeds disagree in sign: the
+    bootstrap over seeds must carry that into the interval."""
+    from bench.metrics.paired import paired_difference
+
+    ones, zeros = np.ones(300), np.zeros(300)
+    seeds = [(ones, ones, zeros, ones), (zeros, ones, ones, ones), (ones, ones, zeros, ones)]
+    res = paired_difference(seeds, n_boot=2000)
+    assert res["ci_low"] < 0 < res["ci_high"]
