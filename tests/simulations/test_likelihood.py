@@ -80,17 +80,23 @@ def test_gap_pmf_matches_the_sampler(dist):
     assert np.abs(empirical - np.exp(log_p)).max() < 0.005
 
 
-@pytest.mark.parametrize("order,position", [("random", "uniform"), ("fixed", "fixed")])
-def test_chain_likelihood_against_brute_force(order, position):
+def _pair_chain_case(order, position):
+    """A two-motif chain on 9 bp (gap 0-2, one strand random) and 12 random sequences: the case both
+    brute-force chain tests (i.i.d. and Markov backgrounds) score."""
     length = 9
     chain = [("A", 0, "random"), ("B", Range(min=0, max=2), "-")]
     pos = {"mode": "uniform"} if position == "uniform" else {"mode": "fixed", "start": 1}
     config = {"name": "pair", "order": order, "position": pos,
               "motifs": [{"motif": "A", "orientation": "random"},
                          {"motif": "B", "gap": {"min": 0, "max": 2}, "orientation": "-"}]}
-    spec = _spec(length, [config])
     codes = np.random.default_rng(1).integers(0, 4, size=(12, length))
-    got = class_log_likelihood_ratios(spec, _one_hot(codes))
+    return length, chain, [config], codes
+
+
+@pytest.mark.parametrize("order,position", [("random", "uniform"), ("fixed", "fixed")])
+def test_chain_likelihood_against_brute_force(order, position):
+    length, chain, configs, codes = _pair_chain_case(order, position)
+    got = class_log_likelihood_ratios(_spec(length, configs), _one_hot(codes))
     pfms = {"A": np.array(A), "B": np.array(B)}
     for seq, row in zip(codes, got):
         p_config = _brute_force_probability(seq, length, chain, order, position, pfms, BG)

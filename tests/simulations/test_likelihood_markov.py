@@ -13,9 +13,9 @@ from scipy.stats import chi2
 
 from simulations import simulate
 from simulations.backgrounds import BackgroundModel
-from simulations.grammar import Background, Range
+from simulations.grammar import Background
 from simulations.likelihood import class_log_likelihood_ratios
-from tests.simulations.test_likelihood import A, B, BG, _chain_draws, _one_hot
+from tests.simulations.test_likelihood import A, B, BG, _chain_draws, _one_hot, _pair_chain_case
 
 # a strongly first-order chain: each row far from the others, so a wrong boundary term shows
 T = [[0.6, 0.2, 0.1, 0.1], [0.1, 0.1, 0.7, 0.1], [0.3, 0.3, 0.2, 0.2], [0.05, 0.15, 0.2, 0.6]]
@@ -118,14 +118,8 @@ def test_markov_window_matches_the_simulator():
 @pytest.mark.parametrize("order,position", [("random", "uniform"), ("fixed", "fixed")])
 def test_markov_chain_likelihood_against_brute_force(order, position):
     """The i.i.d. chain test under the chain background; gap 0 makes the two sites one run of 5 planted bases."""
-    length = 9
-    chain = [("A", 0, "random"), ("B", Range(min=0, max=2), "-")]
-    pos = {"mode": "uniform"} if position == "uniform" else {"mode": "fixed", "start": 1}
-    config = {"name": "pair", "order": order, "position": pos,
-              "motifs": [{"motif": "A", "orientation": "random"},
-                         {"motif": "B", "gap": {"min": 0, "max": 2}, "orientation": "-"}]}
-    spec = _spec(length, [config])
-    codes = np.random.default_rng(1).integers(0, 4, size=(12, length))
+    length, chain, configs, codes = _pair_chain_case(order, position)
+    spec = _spec(length, configs)
     got = class_log_likelihood_ratios(spec, _one_hot(codes))
     start, t = _chain_of(True)
     p_bg = _chain_probability(codes, start, t)
