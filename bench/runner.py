@@ -190,7 +190,12 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
             rows.append(row(**base, method="(model)", metric=f"prediction/{name}", value=value))
 
     # ---- the learned gate: an untrained model's interpretations are kept, never scored as evidence
-    ceiling = registry.held_out_ceiling(ds)
+    # one ceiling per dataset, cached beside it: every model of the (simulation, seed) reads the same
+    ceiling_entry = cache.get_or_compute(
+        "ceiling", task.ds_key,
+        lambda tmp: (tmp / "ceiling.json").write_text(json.dumps({"value": registry.held_out_ceiling(ds)})),
+        depends={"dataset": [task.ds_key]})
+    ceiling = json.loads((ceiling_entry / "ceiling.json").read_text())["value"]
     learned, gate_reason = gate(test_metrics.get("auroc"), ceiling)
     rows.append(row(**base, method="(model)", metric="training/learned", value=float(learned),
                     detail=json.dumps({"bar": learned_bar(ceiling), "ceiling_likelihood_ratio": ceiling,

@@ -96,18 +96,15 @@ def _kept(df: pd.DataFrame) -> dict:
     return out
 
 
-def _gated(df: pd.DataFrame) -> set:
-    """(simulation, model, seed) cells whose model failed the learned gate."""
-    bad = df[df.status == "not_learned"]
-    return set(zip(bad.simulation, bad.model, bad.seed.astype(int)))
-
-
 def compare(df: pd.DataFrame, simulation: str, metric: str, route_a: tuple, route_b: tuple,
             cache: dict | None = None, seed: int = 0) -> dict:
     """One paired comparison of ``route_a = (model, method)`` against ``route_b`` on a metric."""
     cache = cache if cache is not None else {}
     if "components" not in cache:
-        cache.update(components=_components(df), per_model=_per_model(df), gated=_gated(df), kept=_kept(df))
+        kept = _kept(df)
+        # (simulation, model, seed) cells whose model failed the learned gate
+        gated = {(sim, model, s) for (sim, model, _), seeds in kept.items() for s in seeds}
+        cache.update(components=_components(df), per_model=_per_model(df), gated=gated, kept=kept)
     source, num_w, den_w, higher = VERDICT_METRICS[metric]
     gated = cache["gated"]
     if source is None:
