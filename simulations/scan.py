@@ -65,15 +65,36 @@ def score_distribution(logodds: np.ndarray, background, resolution: float = 0.01
     lo = np.asarray(logodds, dtype=np.float64)
     bg = np.asarray(background, dtype=np.float64)
     ints = np.rint(lo / resolution).astype(np.int64)
+    dist, lowest = column_sum_distribution(ints, np.repeat(bg[:, None], ints.shape[1], axis=1))
+    scores = (np.arange(dist.size) + lowest) * resolution
+    return scores, dist
+
+
+def column_sum_distribution(ints: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, int]:
+    """Exact distribution of the sum of one integer score per column.
+
+    Parameters
+    ----------
+    ints : (4, W) int
+        The score of each base in each column.
+    probs : (4, W) float
+        The probability of each base in each column (a background repeated, or a PFM's own columns).
+
+    Returns
+    -------
+    mass : (S,) float
+        Probability of each sum, from the lowest reachable one up.
+    lowest : int
+        The lowest sum.
+    """
     offset = ints.min(axis=0)
     dist = np.array([1.0])
     for col in range(ints.shape[1]):
         shifted = ints[:, col] - offset[col]
         step = np.zeros(shifted.max() + 1)
-        np.add.at(step, shifted, bg)
+        np.add.at(step, shifted, probs[:, col])
         dist = np.convolve(dist, step)
-    scores = (np.arange(dist.size) + offset.sum()) * resolution
-    return scores, dist
+    return dist, int(offset.sum())
 
 
 def pvalue_threshold(logodds: np.ndarray, background, pvalue: float) -> float:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from simulations import empty_instances
+from simulations.scan import column_sum_distribution
 
 #: memelite's FIMO settings the exact threshold computation reproduces (its defaults, used by fimo_hits)
 FIMO_EPS = 1e-4
@@ -118,27 +119,11 @@ def _fimo_log_odds(pfm) -> np.ndarray:
     return np.log2(np.asarray(pfm, dtype=np.float64) + FIMO_EPS) - math.log2(0.25)
 
 
-def _score_distribution(values: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, int]:
-    """Distribution of a sum of per-column integer ``values`` ``(4, W)`` with base probabilities
-    ``probs`` ``(4, W)``; returns ``(mass per bin from the lowest sum up, lowest sum)``."""
-    lows = values.min(axis=0)
-    shifted = values - lows
-    dist = np.array([1.0])
-    for col in range(values.shape[1]):
-        new = np.zeros(dist.size + int(shifted[:, col].max()))
-        for b in range(4):
-            if probs[b, col] > 0:
-                s = int(shifted[b, col])
-                new[s:s + dist.size] += probs[b, col] * dist
-        dist = new
-    return dist, int(lows.sum())
-
-
 def fimo_pvalue_table(pfm) -> tuple[np.ndarray, int]:
     """memelite's p-value table of a PFM: ``P(score >= bin)`` for a uniform random window, for every
     score bin of ``FIMO_BIN_SIZE`` from the lowest reachable one up; returns ``(table, lowest bin)``."""
     ints = np.rint(_fimo_log_odds(pfm) / FIMO_BIN_SIZE).astype(np.int64)
-    mass, lowest = _score_distribution(ints, np.full(ints.shape, 0.25))
+    mass, lowest = column_sum_distribution(ints, np.full(ints.shape, 0.25))
     return np.cumsum(mass[::-1])[::-1], lowest
 
 
@@ -148,7 +133,7 @@ def site_score_tail(pfm, scores, resolution: float = 1e-3) -> np.ndarray:
     pfm = np.asarray(pfm, dtype=np.float64)
     probs = pfm / pfm.sum(axis=0, keepdims=True)
     fine = np.rint(_fimo_log_odds(pfm) / resolution).astype(np.int64)
-    mass, lowest = _score_distribution(fine, probs)
+    mass, lowest = column_sum_distribution(fine, probs)
     tail = np.concatenate([np.cumsum(mass[::-1])[::-1], [0.0]])
     idx = np.ceil(np.asarray(scores, dtype=np.float64) / resolution - 1e-9).astype(np.int64) - lowest
     return tail[np.clip(idx, 0, mass.size)]
