@@ -10,11 +10,25 @@ integrated_gradients   captum IG over the same K dinucleotide-shuffled reference
 captum_deeplift_shap   captum's DeepLift over those references (compared implementation)
 shap_deep_explainer    shap's DeepExplainer over those references (compared implementation)
 ism                    in-silico mutagenesis (assumption-free reference)
+saliency               gradient x input (tangermeme ``saliency``)
+gradient               the plain gradient as hypothetical scores (captum ``Saliency``); on one-hot inputs
+                       its actual scores equal saliency's (gradient x input is the gradient at the
+                       observed base): a second implementation of the same numbers
+smoothgrad             the gradient averaged over noisy copies of the input (captum ``NoiseTunnel``)
+expected_gradients     captum ``GradientShap`` over the same dinucleotide-shuffled references
 modisco                attributions -> modisco-lite patterns -> FIMO instances (quality-passing patterns)
+seqlets                attributions -> tangermeme recursive seqlets -> greedy clusters -> PFMs; the
+                       seqlets are the instance calls (:mod:`bench.methods.seqlets`, no MoDISco)
 filter_readout         first-layer filters -> PFMs, above-threshold activations -> instances
 argminn_readout        ARGMINN's mechanistic read-out (models.readout)
 positive_control       the true motifs and their FIMO hits
 negative_control       random motifs of the true widths, their FIMO hits, position-shuffled DLS
+
+Every gradient route (``integrated_gradients``, ``saliency``, ``gradient``, ``smoothgrad``,
+``expected_gradients``) takes ``gradient_correction`` (Majdandzic, Rajesh & Koo 2023: the hypothetical
+gradient minus its per-position mean over the four channels, before multiplying by the one-hot). It
+is on by default for the four new routes, the published recommendation, and off by default for
+``integrated_gradients``, the paper's IG (parity); a suite can run either with the other value.
 
 The three scanning routes (positive_control, negative_control, modisco with ``instances: fimo``) take
 the same ``scan_threshold`` rule (:mod:`bench.methods.scanning`; default
@@ -207,8 +221,8 @@ def _attribution_details(engine, params, err) -> dict:
 
 def _attribution_method(engine: str):
     def run(model, x, params, seed, truth_motifs):
-        kwargs = {k: params[k] for k in ("n_references", "batch_size", "n_steps", "gradient_correction")
-                  if k in params}
+        kwargs = {k: params[k] for k in ("n_references", "batch_size", "n_steps", "gradient_correction",
+                                         "n_samples", "stdev") if k in params}
         actual, hyp, err = _attr.attribute(model, x, engine, seed=seed, **kwargs)
         details = _attribution_details(engine, params, err)
         if params.get("compare_exact"):
@@ -413,6 +427,14 @@ def _engine_params() -> dict:
         "captum_deeplift_shap": {**_references(), "compare_exact": _flag(True)},
         "shap_deep_explainer": {**_references(), "compare_exact": _flag(True)},
         "ism": {"batch_size": _positive(256)},
+        # gradient routes: the correction on by default (published recommendation); IG's stays off (parity)
+        "saliency": {"batch_size": _positive(_attr.DEFAULT_BATCH_SIZE), "gradient_correction": _flag(True)},
+        "gradient": {"batch_size": _positive(_attr.DEFAULT_BATCH_SIZE), "gradient_correction": _flag(True)},
+        "smoothgrad": {"batch_size": _positive(_attr.DEFAULT_BATCH_SIZE), "n_samples": _positive(20),
+                       # of the one-hot's [0, 1] range: Smilkov et al. 2017 found 10-20% best
+                       "stdev": Param(0.15, "number", low=0, low_open=True),
+                       "gradient_correction": _flag(True)},
+        "expected_gradients": {**_references(), "n_samples": _positive(50), "gradient_correction": _flag(True)},
     }
 
 

@@ -1,5 +1,7 @@
 """The one attribution adapter: DeepLiftSHAP (tangermeme), Integrated Gradients (captum), the compared
-DeepLiftSHAP implementations (captum, shap) and in-silico mutagenesis.
+DeepLiftSHAP implementations (captum, shap), in-silico mutagenesis and the gradient routes: saliency
+(tangermeme's gradient x input), plain gradients (captum ``Saliency``), SmoothGrad (captum
+``NoiseTunnel``) and expected gradients (captum ``GradientShap``).
 
 Layout, for every engine
 ------------------------
@@ -10,7 +12,19 @@ Inputs are one-hot ``x`` of shape ``(N, 4, L)`` float32 (A, C, G, T). Every engi
 * ``actual`` ``(N, 4, L)`` = ``hypothetical * x``: only the observed base is non-zero. captum and shap
   natively spread ``(x - ref) * m`` over all four channels; that layout is never returned here;
 * ``completeness_error`` ``(N,)``: ``|sum(actual) - (f(x) - mean_k f(ref_k))|`` on the logit, which is
-  zero for an exact DeepLIFT/SHAP and small for a converged Integrated Gradients.
+  zero for an exact DeepLIFT/SHAP and small for a converged Integrated Gradients. The engines without
+references (ISM, saliency, gradient, SmoothGrad) have no completeness error (NaN).
+
+Gradient correction
+-------------------
+Every gradient engine (``integrated_gradients``, ``saliency``, ``gradient``, ``smoothgrad``,
+``expected_gradients``) takes ``gradient_correction`` (Majdandzic, Rajesh & Koo, Genome Biology 2023):
+the hypothetical gradient minus its mean over the four channels at each position
+(:func:`correct_gradients`), taken before multiplying by the one-hot input. A one-hot input cannot move
+off the simplex, so the removed component is unconstrained by training. After the correction the
+hypothetical scores sum to zero over the channels at every position, and completeness no longer holds
+(by design). The routes in :mod:`bench.methods` turn it on by default for the four gradient routes
+and off for ``integrated_gradients`` (the paper's IG, for parity).
 
 All engines explain the model's logit (output 0 of an ``(N, 1)`` output), use the same ``K``
 dinucleotide-shuffled references per sequence (tangermeme's shuffle, seeded), run in eval mode and
@@ -29,7 +43,12 @@ import torch
 
 from models import fused_attention
 
-ENGINES = ("deeplift_shap", "integrated_gradients", "captum_deeplift_shap", "shap_deep_explainer", "ism")
+ENGINES = ("deeplift_shap", "integrated_gradients", "captum_deeplift_shap", "shap_deep_explainer", "ism",
+           "saliency", "gradient", "smoothgrad", "expected_gradients")
+#: engines whose hypothetical scores are (averaged) gradients, which ``gradient_correction`` applies to
+GRADIENT_ENGINES = ("integrated_gradients", "saliency", "gradient", "smoothgrad", "expected_gradients")
+#: engines without references (no completeness error)
+REFERENCE_FREE = ("ism", "saliency", "gradient", "smoothgrad")
 DEFAULT_BATCH_SIZE = 128  # example-reference pairs per pass; larger was slower on CPU (cache), measured 500 bp
 
 
@@ -347,12 +366,111 @@ def _ism(model, x, batch_size) -> np.ndarray:
     return h.detach().numpy().astype(np.float32).reshape(x.shape)
 
 
+@contextlib.contextmanager
+def _seeded(seed: int):
+    """Seed numpy's and torch's global generators (captum draws its noise, baseline indices and
+    interpolation points from them) and restore both afterwards, so a call does not move the caller's
+    random state."""
+    state = np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        np.random.seed(int(seed) % 2**32)
+        torch.manual_seed(int(seed))
+        try:
+            yield
+        finally:
+            np.random.set_state(state)
+
+
+def _row_seed(seed: int, i: int) -> int:
+    """The seed of sequence ``i``'s draws: one per sequence, so results do not depend on batching."""
+    return int(np.random.SeedSequence([int(seed), int(i)]).generate_state(1)[0])
+
+
+def _tangermeme_saliency(model, x, batch_size) -> np.ndarray:
+    """The raw gradient of the logit (tangermeme ``saliency``, ``hypothetical=True``), shape (N, 4, L);
+    the correction is applied by the adapter (:func:`correct_gradients`), not here."""
+    from tangermeme.saliency import saliency
+
+    with warnings.catch_warnings(), fused_attention(model):
+        warnings.simplefilter("ignore")
+        g = saliency(model, torch.from_numpy(x), target=0, batch_size=int(batch_size), hypothetical=True,
+                     gradient_correction=False, device="cpu")
+    return g.detach().numpy().astype(np.float32).reshape(x.shape)
+
+
+def _captum_gradient(model, x, batch_size) -> np.ndarray:
+    """The raw gradient of the logit (captum ``Saliency`` with ``abs=False``), shape (N, 4, L)."""
+    from captum.attr import Saliency
+
+    sal = Saliency(model)
+    out = np.empty_like(x)
+    with _quiet(), fused_attention(model):
+        for i in range(0, len(x), int(batch_size)):
+            xi = torch.from_numpy(x[i:i + int(batch_size)])
+            out[i:i + len(xi)] = sal.attribute(xi, target=0, abs=False).detach().numpy()
+    return out
+
+
+def _captum_smoothgrad(model, x, batch_size, n_samples, stdev, seed) -> np.ndarray:
+    """SmoothGrad: the gradient averaged over ``n_samples`` copies of each sequence with N(0, stdev^2)
+    noise added to every entry of the one-hot (captum ``NoiseTunnel`` over ``Saliency(abs=False)``).
+    One call per sequence under its own seed (:func:`_row_seed`): same seed, same output, whatever
+    ``batch_size`` (which only bounds the noisy copies per pass)."""
+    from captum.attr import NoiseTunnel, Saliency
+
+    nt = NoiseTunnel(Saliency(model))
+    out = np.empty_like(x)
+    with _quiet(), fused_attention(model):
+        for i in range(len(x)):
+            with _seeded(_row_seed(seed, i)):
+                g = nt.attribute(torch.from_numpy(x[i:i + 1]), nt_type="smoothgrad", nt_samples=int(n_samples),
+                                 nt_samples_batch_size=min(int(n_samples), int(batch_size)), stdevs=float(stdev),
+                                 target=0, abs=False)
+            out[i] = g[0].detach().numpy()
+    return out
+
+
+def _captum_expected_gradients(model, x, refs, batch_size, n_samples, seed, corrected) -> np.ndarray:
+    """Expected gradients (Erion et al. 2021) with captum ``GradientShap``: for each sequence,
+    ``n_samples`` draws of a reference (uniformly from that sequence's own ``K`` references) and a point
+    ``alpha ~ U(0, 1)`` on the straight line from it, no added noise (``stdevs=0``).
+
+    Hypothetical scores, shape (N, 4, L): ``E[g_i] - E[ref . g]`` (what base ``i`` would contribute
+    against the drawn references; ``g`` the gradient at the drawn point). With ``corrected`` the
+    ``E[ref . g]`` term, the same for the four channels, cancels in :func:`correct_gradients`, so only
+    ``E[g]`` is computed (one pass); without it a second pass with the same draws (the same seed)
+    gives captum's ``E[(x - ref) g]`` to recover it. One call per sequence under its own seed.
+    """
+    from captum.attr import GradientShap
+
+    grads = GradientShap(model, multiply_by_inputs=False)
+    global_ = GradientShap(model, multiply_by_inputs=True)
+    out = np.empty_like(x)
+
+    def run(explainer, i):
+        with _seeded(_row_seed(seed, i)):
+            return explainer.attribute(torch.from_numpy(x[i:i + 1]), baselines=torch.from_numpy(refs[i]),
+                                       n_samples=int(n_samples), stdevs=0.0, target=0).detach().numpy()[0]
+
+    with _quiet(), fused_attention(model):
+        for i in range(len(x)):
+            eg = run(grads, i)  # E[g], (4, L)
+            if corrected:
+                out[i] = eg
+                continue
+            a = run(global_, i)  # E[(x - ref) g] per channel; its channel sum is E[x.g] - E[ref.g]
+            ref_dot_g = (x[i] * eg).sum(axis=0) - a.sum(axis=0)
+            out[i] = eg - ref_dot_g[None, :]
+    return out
+
+
 # ---------------------------------------------------------------------- the adapter
 
 
 def attribute(model: torch.nn.Module, x, method: str = "deeplift_shap", n_references: int = 10, seed: int = 0,
               batch_size: int = DEFAULT_BATCH_SIZE, hypothetical: bool = True, references=None,
-              n_steps: int = 50, gradient_correction: bool = False, check: bool = True):
+              n_steps: int = 50, gradient_correction: bool = False, check: bool = True, n_samples: int = 20,
+              stdev: float = 0.15):
     """Attribute the logit of ``model`` to each base of ``x``.
 
     Parameters
@@ -365,7 +483,12 @@ def attribute(model: torch.nn.Module, x, method: str = "deeplift_shap", n_refere
         One of :data:`ENGINES`. ``"deeplift_shap"`` is tangermeme's exact DeepLiftSHAP,
         ``"integrated_gradients"`` captum's IG averaged over the references; ``"captum_deeplift_shap"``
         and ``"shap_deep_explainer"`` are the compared implementations; ``"ism"`` is in-silico
-        mutagenesis (no references; its completeness error is NaN).
+        mutagenesis (no references; its completeness error is NaN). The gradient engines:
+        ``"saliency"`` (tangermeme's gradient x input), ``"gradient"`` (captum's plain gradient; on a
+        one-hot input gradient x input is the gradient at the observed base, so the two give the same
+        numbers by two implementations), ``"smoothgrad"`` (captum ``NoiseTunnel``, ``n_samples`` noisy
+        copies with noise ``stdev``) and ``"expected_gradients"`` (captum ``GradientShap``, ``n_samples``
+        draws over the same references as every other engine); the first three use no references.
     n_references : int
         ``K`` dinucleotide shuffles per sequence.
     seed : int
@@ -383,6 +506,10 @@ def attribute(model: torch.nn.Module, x, method: str = "deeplift_shap", n_refere
         ones (gradient-based scores; it breaks completeness by design).
     check : bool
         Run :func:`check_deeplift_compatible` first (DeepLIFT engines only).
+    n_samples : int
+        SmoothGrad's noisy copies, expected gradients' (reference, point) draws, per sequence.
+    stdev : float
+        SmoothGrad's noise standard deviation (the one-hot spans [0, 1]).
 
     Returns
     -------
@@ -396,12 +523,12 @@ def attribute(model: torch.nn.Module, x, method: str = "deeplift_shap", n_refere
     memo_key = None
     if references is None:
         memo_key = _memo_key(model, x, method, n_references, seed, batch_size, hypothetical, n_steps,
-                             gradient_correction)
+                             gradient_correction, n_samples, stdev)
         if memo_key in _MEMO:
             _MEMO.move_to_end(memo_key)
             return tuple(None if a is None else a.copy() for a in _MEMO[memo_key])
     result = _attribute(model, x, method, n_references, seed, batch_size, hypothetical, references, n_steps,
-                        gradient_correction, check)
+                        gradient_correction, check, n_samples, stdev)
     if memo_key is not None:
         _MEMO[memo_key] = tuple(None if a is None else a.copy() for a in result)
         while len(_MEMO) > _MEMO_SIZE:
@@ -429,8 +556,8 @@ def _memo_key(model, x, *args) -> str:
 
 
 def _attribute(model, x, method, n_references, seed, batch_size, hypothetical, references, n_steps,
-               gradient_correction, check):
-    if method == "ism":
+               gradient_correction, check, n_samples=20, stdev=0.15):
+    if method in REFERENCE_FREE:
         refs = None
     elif references is not None:
         refs = _check_references(references, x)
@@ -450,6 +577,14 @@ def _attribute(model, x, method, n_references, seed, batch_size, hypothetical, r
         elif method == "shap_deep_explainer":
             hyp = None
             actual = _shap_deep(model, x, refs)
+        elif method == "saliency":
+            hyp = _tangermeme_saliency(model, x, batch_size)
+        elif method == "gradient":
+            hyp = _captum_gradient(model, x, batch_size)
+        elif method == "smoothgrad":
+            hyp = _captum_smoothgrad(model, x, batch_size, n_samples, stdev, seed)
+        elif method == "expected_gradients":
+            hyp = _captum_expected_gradients(model, x, refs, batch_size, n_samples, seed, gradient_correction)
         else:
             hyp = _ism(model, x, batch_size)
     if hyp is not None:
