@@ -9,7 +9,12 @@ its public functions, so the harness can list what a family computes.
 """
 
 from .attributions import (attribution_components, attribution_scores, informative_mask, planted_mask, seed_stability,
-                           sign_agreement)
+                           sign_agreement, site_cosine_components, site_pfm_cosine, track_agreement)
+from .consistency import (rc_attribution_agreement, rc_attribution_consistency, rc_instance_agreement,
+                          reverse_complement, reverse_complement_calls)
+from .faithfulness import (composition_reference, deletion_components, deletion_curves, deletion_scores,
+                           randomization_check, randomized_copy)
+from .naming import jaspar_library, name_motifs, naming_scores, planted_jaspar_ids
 from .instances import instance_components, instance_scores, overlap_pairs, sequence_counts, topk_curve
 from .motifs import motif_assignment, motif_recovery, recovery_curve, similarity_matrix
 from .prediction import (held_out_ceilings, likelihood_ratio_oracle, paper_auprc, planted_content_oracle,
@@ -22,20 +27,29 @@ from .syntax import (curve_agreement, interaction, pair_spacings, spacing_curve,
 FAMILIES = {
     "prediction": (prediction_scores, paper_auprc, planted_content_oracle, likelihood_ratio_oracle, held_out_ceilings),
     "motifs": (motif_recovery, recovery_curve, motif_assignment, similarity_matrix, aligned_similarity,
-               aligned_pearson, pearson_min_overlap, tomtom_pvalues, tomtom_qvalues, trim_by_ic, passes_quality),
-    "instances": (instance_scores, instance_components, topk_curve, sequence_counts, overlap_pairs),
-    "attributions": (attribution_scores, attribution_components, planted_mask, informative_mask),
-    "agreement": (sign_agreement, seed_stability),
+               aligned_pearson, pearson_min_overlap, tomtom_pvalues, tomtom_qvalues, trim_by_ic, passes_quality,
+               naming_scores, name_motifs, jaspar_library, planted_jaspar_ids),
+    "instances": (instance_scores, instance_components, topk_curve, sequence_counts, overlap_pairs,
+                  rc_instance_agreement, reverse_complement_calls),
+    "attributions": (attribution_scores, attribution_components, planted_mask, informative_mask, site_pfm_cosine,
+                     site_cosine_components, deletion_curves, deletion_components, deletion_scores,
+                     composition_reference),
+    "agreement": (sign_agreement, seed_stability, track_agreement, rc_attribution_agreement,
+                  rc_attribution_consistency, randomization_check, randomized_copy, reverse_complement),
     "syntax": (spacing_curve, spacing_grid, interaction, curve_agreement, pair_spacings,
                spacing_histogram_distance),
 }
 
 __all__ = [
     "FAMILIES", "aligned_pearson", "aligned_similarity", "attribution_components", "attribution_scores",
-    "benjamini_hochberg", "curve_agreement", "held_out_ceilings", "informative_mask", "instance_components",
-    "instance_scores", "interaction", "likelihood_ratio_oracle", "motif_assignment", "motif_recovery", "overlap_pairs",
-    "pair_spacings", "paper_auprc", "passes_quality", "pearson_min_overlap", "planted_content_oracle", "planted_mask",
-    "prediction_scores", "quality_stats", "recovery_curve", "seed_stability", "sequence_counts", "sign_agreement",
-    "similarity_matrix", "spacing_curve", "spacing_grid", "spacing_histogram_distance", "tomtom_pvalues",
-    "tomtom_qvalues", "topk_curve", "trim_by_ic",
+    "benjamini_hochberg", "composition_reference", "curve_agreement", "deletion_components", "deletion_curves",
+    "deletion_scores", "held_out_ceilings", "informative_mask", "instance_components", "instance_scores",
+    "interaction", "jaspar_library", "likelihood_ratio_oracle", "motif_assignment", "motif_recovery", "name_motifs",
+    "naming_scores", "overlap_pairs", "pair_spacings", "paper_auprc", "passes_quality", "pearson_min_overlap",
+    "planted_content_oracle", "planted_jaspar_ids", "planted_mask", "prediction_scores", "quality_stats",
+    "randomization_check", "randomized_copy", "rc_attribution_agreement", "rc_attribution_consistency",
+    "rc_instance_agreement", "recovery_curve", "reverse_complement", "reverse_complement_calls", "seed_stability",
+    "sequence_counts", "sign_agreement", "similarity_matrix", "site_cosine_components", "site_pfm_cosine",
+    "spacing_curve", "spacing_grid", "spacing_histogram_distance", "tomtom_pvalues", "tomtom_qvalues", "topk_curve",
+    "track_agreement", "trim_by_ic",
 ]
