@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 # methods whose output is attributions only: they have no motifs or instances to score
-ATTRIBUTION_ONLY = {"deeplift_shap", "integrated_gradients", "captum_deeplift_shap", "shap_deep_explainer", "ism"}
+ATTRIBUTION_ONLY = {"deeplift_shap", "integrated_gradients", "captum_deeplift_shap", "shap_deep_explainer", "ism",
+                    "saliency", "gradient", "smoothgrad", "expected_gradients"}
 # Motifs are matched by Pearson correlation over aligned columns (best offset and strand, at least
 # max(4, min(W) - 2) columns overlapping, so an overhang of a few columns cannot match): a motif
 # scores 1 against itself however soft it is. The reference's cross-correlation does not (a soft PFM

@@ -100,7 +100,7 @@ class Param:
             else:
                 what = f"a number in {lo}{self.low:g}, {self.high:g}{hi}"
         elif self.kind == "bool":
-            return "true or false"
+            what = "true or false"
         elif self.kind == "choice":
             return f"one of {list(self.choices)}"
         elif self.kind == "str":
@@ -364,6 +364,74 @@ def _scan_default() -> dict:
     return dict(DEFAULT_SCAN_THRESHOLD)
 
 
+# ---------------------------------------------------------------------- seqlet route (no MoDISco)
+
+#: attributions the seqlet route can start from (those with actual contributions of every kind)
+SEQLET_ATTRIBUTIONS = ("deeplift_shap", "integrated_gradients", "ism", "saliency", "gradient", "smoothgrad",
+                       "expected_gradients")
+
+
+def _engine_correction_default(engine: str):
+    """The ``gradient_correction`` default of an attribution route, or None where it has none."""
+    p = _engine_params().get(engine, {}).get("gradient_correction")
+    return None if p is None else p.default
+
+
+def _run_seqlets(model, x, params, seed, truth_motifs):
+    from .seqlets import SEQLET_DEFAULTS, seqlet_motifs
+
+    engine = params["attribution"]
+    correction = params["gradient_correction"]
+    if correction is None:
+        correction = bool(_engine_correction_default(engine))
+    kw = dict(n_references=params["n_references"], batch_size=params["batch_size"], gradient_correction=correction)
+    actual, hyp, err = _attr.attribute(model, x, engine, seed=seed, **kw)
+    control = None
+    sp = {k: params[k] for k in SEQLET_DEFAULTS}
+    if params["target_fdr"] is not None:
+        # one dinucleotide shuffle per sequence (its own seed, not a reference draw), attributed alike
+        shuffle_seed = int(np.random.SeedSequence([int(seed), 1]).generate_state(1)[0])
+        shuffled = _attr.make_references(x, 1, seed=shuffle_seed)[:, 0]
+        control, _, _ = _attr.attribute(model, shuffled, engine, seed=seed, hypothetical=False, **kw)
+        sp["target_fdr"] = params["target_fdr"]
+    motifs, instances, cwms, info = seqlet_motifs(x, actual, sp, control)
+    details = _attribution_details(engine, params, err)
+    details.update(info, gradient_correction=bool(correction),
+                   seqlet_threshold="target_fdr" if control is not None else "p-value")
+    return Interpretation(motifs=motifs, instances=instances, attributions=actual, hypothetical=hyp,
+                          details=details, cwms=cwms)
+
+
+def _seqlet_params() -> dict:
+    return {"attribution": Param("deeplift_shap", "choice", choices=SEQLET_ATTRIBUTIONS),
+            **_references(),
+            "gradient_correction": Param(None, "bool", nullable=True,
+                                         null_means="the attribution route's own default"),
+            # tangermeme recursive_seqlets: a p-value cut-off (a ranking score, not an error rate)
+            "threshold": Param(0.01, "number", low=0, high=1, low_open=True),
+            "target_fdr": Param(None, "number", low=0, high=1, low_open=True, high_open=True, nullable=True,
+                                null_means="no shuffled control; the p-value threshold"),
+            "min_seqlet_len": _positive(4), "max_seqlet_len": _positive(25),
+            "additional_flanks": Param(0, "int", low=0), "n_bins": Param(1000, "int", low=2),
+            "signs": Param("both", "choice", choices=("both", "positive")),
+            "min_similarity": Param(0.6, "number", low=0, high=1, low_open=True),
+            "min_cluster_size": _positive(10), "max_seqlets": _positive(5000),
+            "trim_threshold": Param(0.2, "number", low=0, high=2),
+            "patterns": Param("passing", "choice", choices=("passing", "all"))}
+
+
+def _seqlet_lengths(params):
+    if params["min_seqlet_len"] > params["max_seqlet_len"]:
+        raise ValueError(f"min_seqlet_len must be at most max_seqlet_len ({params['max_seqlet_len']}), "
+                         f"got {params['min_seqlet_len']!r}")
+
+
+def _seqlet_correction(params):
+    if params["gradient_correction"] is not None and _engine_correction_default(params["attribution"]) is None:
+        raise ValueError(f"gradient_correction must be null for attribution {params['attribution']!r} (it applies "
+                         f"to gradient attributions only), got {params['gradient_correction']!r}")
+
+
 # ---------------------------------------------------------------------- read-outs and controls
 
 
@@ -444,6 +512,8 @@ def _build() -> dict:
         methods[engine] = Method(engine, _attribution_method(engine), ("differentiable",), *_declared(params))
     methods["modisco"] = Method("modisco", _run_modisco, ("differentiable",),
                                 *_declared(_modisco_params(), _modisco_window_fits))
+    methods["seqlets"] = Method("seqlets", _run_seqlets, ("differentiable",),
+                                *_declared(_seqlet_params(), _seqlet_lengths, _seqlet_correction))
     methods["filter_readout"] = Method(
         "filter_readout", _run_filter_readout, ("conv_first_layer",),
         *_declared({"quality": Param(None, "choice", choices=(None, "uniform", "argminn", "modisco")),
