@@ -40,6 +40,13 @@ READOUT_METRICS = ("instances/f1", "instances/f1_identity", "instances/precision
 CONTROL_BOUNDED = ("instances/f1", "instances/f1_identity", "motifs/recall")
 VERDICT_COLUMNS = ["simulation", "metric", "route_a", "route_b", "difference", "ci_low", "ci_high", "n_seeds",
                    "n_sequences", "verdict", "value_a", "value_b", "floor", "undefined_share", "min_denominator"]
+#: attribution routes compared with DeepLiftSHAP on each model (route A the new one, B DeepLiftSHAP)
+ATTRIBUTION_VS_DLS = ("saliency", "gradient", "smoothgrad", "expected_gradients")
+#: routes with a ``gradient_correction`` parameter: where a suite runs one with it on and off (the
+#: other parameters equal), the two are compared (A on, B off)
+GRADIENT_ROUTES = ("integrated_gradients", "saliency", "gradient", "smoothgrad", "expected_gradients")
+#: MoDISco-free motif routes, compared with the read-out like MoDISco
+SEQLET_ROUTES = ("seqlets",)
 N_BOOT = 2000
 #: a metric with one value per trained model (motif recall) gets an interval, and so a verdict other
 #: than ``tie``, only from this many seeds on: with two, a bootstrap over seeds is just their range
@@ -56,6 +63,39 @@ def _name(params: str) -> str:
         return json.loads(params or "{}").get("name", "")
     except (TypeError, ValueError):
         return ""
+
+
+def _resolved_params(method_name: str, method_params: str) -> dict | None:
+    """A route's parameters with its method's defaults filled in, or None for a method the registry
+    does not know (or unreadable parameters)."""
+    from .methods import METHODS
+
+    if method_name not in METHODS:
+        return None
+    try:
+        given = json.loads(method_params or "{}").get("params") or {}
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return {**METHODS[method_name].defaults(), **given}
+
+
+def _correction_pairs(g: pd.DataFrame) -> list[tuple]:
+    """(route on, route off) of one simulation: the same model and gradient route, the correction on
+    in one and off in the other, every other parameter equal."""
+    out = []
+    grad = g[g.method_name.isin(GRADIENT_ROUTES)]
+    for (model, name), h in grad.groupby(["model", "method_name"], sort=False):
+        resolved = [(r, _resolved_params(name, r.method_params)) for r in h.itertuples()]
+        resolved = [(r, p) for r, p in resolved if p is not None and "gradient_correction" in p]
+        for ra, pa in resolved:
+            if pa["gradient_correction"] is not True:
+                continue
+            for rb, pb in resolved:
+                rest_a = {k: v for k, v in pa.items() if k != "gradient_correction"}
+                rest_b = {k: v for k, v in pb.items() if k != "gradient_correction"}
+                if pb["gradient_correction"] is False and rest_a == rest_b:
+                    out.append(((ra.model, ra.method), (rb.model, rb.method)))
+    return out
 
 
 def _routes(df: pd.DataFrame) -> pd.DataFrame:
@@ -167,7 +207,15 @@ def planned_pairs(df: pd.DataFrame) -> list[tuple]:
     - ARGMINN's read-out against DeepLiftSHAP + MoDISco on every model (ARGMINN included), on the
       instance and motif metrics;
     - DeepLiftSHAP on ARGMINN against DeepLiftSHAP on every other model, and DeepLiftSHAP against
-      Integrated Gradients on each model, on attribution AUROC.
+      Integrated Gradients on each model, on attribution AUROC;
+    - each gradient route of :data:`ATTRIBUTION_VS_DLS` (A) against DeepLiftSHAP (B) on the same
+      model, on attribution AUROC;
+    - a gradient route with the one-hot gradient correction (A) against the same route without it
+      (B), on the same model, where a suite runs both (:data:`GRADIENT_ROUTES`), on attribution AUROC;
+    - ARGMINN's read-out against the seqlet route (:data:`SEQLET_ROUTES`) on every model, on the
+      instance and motif metrics (as against MoDISco).
+
+    The first three are the pairs the table held before the new routes; the rest follow them.
     """
     routes = _routes(df)
     pairs = []
@@ -185,6 +233,15 @@ def planned_pairs(df: pd.DataFrame) -> list[tuple]:
         for ra in dls.itertuples():
             for rb in ig[ig.model == ra.model].itertuples():
                 pairs.append((sim, "attributions/auroc", (ra.model, ra.method), (rb.model, rb.method)))
+        newer = g[g.method_name.isin(ATTRIBUTION_VS_DLS)]
+        for rb in dls.itertuples():
+            for ra in newer[newer.model == rb.model].itertuples():
+                pairs.append((sim, "attributions/auroc", (ra.model, ra.method), (rb.model, rb.method)))
+        pairs += [(sim, "attributions/auroc", a, b) for a, b in _correction_pairs(g)]
+        seqlets = g[g.method_name.isin(SEQLET_ROUTES)]
+        for ra in readout.itertuples():
+            for rb in seqlets.itertuples():
+                pairs += [(sim, m, (ra.model, ra.method), (rb.model, rb.method)) for m in READOUT_METRICS]
     return pairs
 
 

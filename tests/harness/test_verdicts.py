@@ -144,3 +144,71 @@ def test_seeds_that_disagree_give_a_wide_interval():
     seeds = [(ones, ones, zeros, ones), (zeros, ones, ones, ones), (ones, ones, zeros, ones)]
     res = paired_difference(seeds, n_boot=2000)
     assert res["ci_low"] < 0 < res["ci_high"]
+
+
+# ---------------------------------------------------------------------- the new routes' pairs
+
+
+def _attr_row(model, label, auroc, seed, name=None, params=None):
+    detail = json.dumps({"auroc": [float(a) for a in auroc], "defined": [1] * len(auroc)})
+    r = _row("g", model, seed, label, "per_sequence/attributions", len(auroc), detail=detail)
+    r["method_params"] = json.dumps({"name": name or label, "params": params or {}})
+    return r
+
+
+@pytest.fixture
+def with_new_routes(table):
+    rng = np.random.default_rng(1)
+    rows = []
+    for seed in (0, 1):
+        base = rng.uniform(0.5, 0.7, 200)
+        for model in ("argminn", "cnn"):
+            rows += [_attr_row(model, "deeplift_shap", base, seed),
+                     _attr_row(model, "integrated_gradients", base - 0.05, seed),
+                     _attr_row(model, "saliency", base + 0.1, seed),  # correction on (its default)
+                     _attr_row(model, "saliency_off", base, seed, "saliency", {"gradient_correction": False}),
+                     # another parameter differs too: not the correction's own comparison
+                     _attr_row(model, "saliency_off_b", base, seed, "saliency",
+                               {"gradient_correction": False, "batch_size": 7}),
+                     _attr_row(model, "ig_corrected", base, seed, "integrated_gradients", {"gradient_correction": True}),
+                     _attr_row(model, "smoothgrad", base, seed),
+                     _attr_row(model, "expected_gradients", base, seed, params={"n_samples": 5})]
+        ones = [1] * 200
+        rows += [_instances(ones, ones, ones, model="cnn", method="seqlets", seed=seed),
+                 _instances(ones, ones, ones, model="argminn", method="seqlets_fdr", seed=seed)]
+        rows[-1]["method_params"] = json.dumps({"name": "seqlets", "params": {"target_fdr": 0.1}})
+    return pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+
+
+def test_new_routes_pairs(table, with_new_routes):
+    from bench.verdicts import READOUT_METRICS, planned_pairs
+
+    old = planned_pairs(table)
+    pairs = planned_pairs(with_new_routes)
+    auroc = {(a, b) for _, m, a, b in pairs if m == "attributions/auroc"}
+    for model in ("argminn", "cnn"):
+        for label in ("saliency", "saliency_off", "saliency_off_b", "smoothgrad", "expected_gradients"):
+            assert ((model, label), (model, "deeplift_shap")) in auroc  # every gradient route vs DLS
+        assert ((model, "ig_corrected"), (model, "deeplift_shap")) not in auroc  # IG keeps its own pair
+        assert ((model, "deeplift_shap"), (model, "integrated_gradients")) in auroc  # the old pair
+        assert ((model, "deeplift_shap"), (model, "ig_corrected")) in auroc
+        # the correction on against off, where every other parameter is equal
+        assert ((model, "saliency"), (model, "saliency_off")) in auroc
+        assert ((model, "saliency"), (model, "saliency_off_b")) not in auroc
+        assert ((model, "ig_corrected"), (model, "integrated_gradients")) in auroc
+    assert not any(a[0] != b[0] for a, b in auroc if "deeplift_shap" not in (a[1], b[1]))  # same model
+    seq = [(m, a, b) for _, m, a, b in pairs if b[1].startswith("seqlets")]
+    assert {m for m, _, _ in seq} == set(READOUT_METRICS)
+    assert {(a, b) for _, a, b in seq} == {(("argminn", "argminn_readout"), ("cnn", "seqlets")),
+                                           (("argminn", "argminn_readout"), ("argminn", "seqlets_fdr"))}
+    # the old pairs are all still there, in their order
+    assert [p for p in pairs if p in set(old)] == old and len(old) > 0
+
+
+def test_correction_verdict(with_new_routes):
+    v = verdict_table(with_new_routes)
+    row = v[(v.route_a == "cnn · saliency") & (v.route_b == "cnn · saliency_off")].iloc[0]
+    assert row.verdict == "better" and row.difference == pytest.approx(0.1)
+    tie = v[(v.route_a == "cnn · smoothgrad") & (v.route_b == "cnn · deeplift_shap")].iloc[0]
+    assert tie.verdict == "tie" and tie.difference == 0
+    assert set(v[v.route_b == "cnn · seqlets"].verdict) <= {"worse", "tie", "better", "no data"}

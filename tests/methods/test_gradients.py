@@ -147,3 +147,9 @@ def test_routes_run_through_the_registry(cnn, x):
     assert interp.details["engine"] == "expected_gradients" and interp.details["params"]["gradient_correction"]
     sal = METHODS["saliency"].run(cnn, x, {"gradient_correction": False})
     assert "completeness_median_abs" not in sal.details  # no references, nothing to be complete against
+
+
+def test_attribution_only_routes_are_scored_as_such():
+    from bench.scoring import ATTRIBUTION_ONLY
+
+    assert set(NEW) <= ATTRIBUTION_ONLY and "seqlets" not in ATTRIBUTION_ONLY
