@@ -48,10 +48,31 @@ def _components_detail(frame: pd.DataFrame) -> str:
     return json.dumps(out, separators=(",", ":"))
 
 
+#: blind naming: a discovered motif is named by its best Tomtom hit among the JASPAR CORE
+#: vertebrate motifs when that hit's q-value is at most this (bench.metrics.naming)
+NAMING_Q_THRESHOLD = 0.05
+#: deletion curves (bench.metrics.faithfulness): the share of positions replaced by the end of the
+#: curve, and its steps
+DELETION_MAX_FRACTION = 0.2
+DELETION_STEPS = 20
+#: the model-based checks (deletion curves, DeepLiftSHAP on the reverse complement and on a randomized
+#: model) read at most this many of the interpreted sequences (a seeded sample): each costs model
+#: passes per sequence (measured on 200 x 500 bp, 2 shared CPU threads, 10 references: deletion 9 s
+#: for the CNN and 25 s for ARGMINN per attribution method; the two extra DeepLiftSHAP runs of the
+#: cross-method checks 25 s for the CNN and 75-150 s for ARGMINN, about twice one DeepLiftSHAP run)
+MODEL_CHECK_MAX_SEQUENCES = 200
+
+
 def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics: list,
-                         method_name: str = "") -> dict:
+                         method_name: str = "", model=None, seed: int = 0) -> dict:
+    """One method's interpretation against the truth of the interpreted sequences.
+
+    With ``model`` (the trained model the interpretation explains) the attribution maps are also
+    checked against the model itself: deletion curves (``attributions/deletion_*``), with
+    references drawn from ``seed``.
+    """
     from . import metrics as M
-    from .metrics.attributions import attribution_components
+    from .metrics.attributions import attribution_components, site_cosine_components, site_pfm_cosine
     from .metrics.instances import instance_components
 
     out = {}
@@ -70,6 +91,7 @@ def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics
             paper = M.motif_recovery(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD,
                                      similarity=MOTIF_SIMILARITY, quality=rule)
             out["motifs/n_passing_paper_rule"] = paper["n_passing"]
+        out.update({f"motifs/{k}": v for k, v in _naming(interp.motifs, ds, true_motifs).items()})
     if produces_motifs and "instances" in metrics:
         assignment = M.motif_assignment(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD,
                                         similarity=MOTIF_SIMILARITY)
@@ -83,11 +105,95 @@ def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics
         parts = attribution_components(interp.attributions, x, truth)
         auroc = parts["auroc"].to_numpy(np.float64)
         paired = pd.DataFrame({"auroc": np.nan_to_num(auroc), "defined": np.isfinite(auroc).astype(float)})
+        # the positional measures as ratio-of-sums components (see attribution_components)
+        for col in parts.columns:
+            if col not in ("seq", "auroc", "auprc", "n_positive", "n_negative"):
+                paired[col] = np.nan_to_num(parts[col].to_numpy(np.float64))
+        # the map at each planted site against the motif's logo: hypothetical contributions where the
+        # method gives them (all four bases), else the actual ones on the observed bases
+        hyp = interp.hypothetical
+        use_hyp = hyp is not None and np.shape(hyp) == np.shape(interp.attributions)
+        sites = site_pfm_cosine(hyp if use_hyp else interp.attributions, truth, ds.motifs,
+                                x=None if use_hyp else x)
+        site_parts = site_cosine_components(sites, len(x))
+        n_sites = int(site_parts["n_sites"].sum())
+        out["attributions/site_pfm_cosine"] = (float(site_parts["site_cosine_sum"].sum() / n_sites) if n_sites
+                                               else np.nan)
+        out["attributions/n_sites_scored"] = float(n_sites)
+        paired["site_cosine_sum"] = site_parts["site_cosine_sum"].to_numpy(np.float64)
+        paired["n_sites"] = site_parts["n_sites"].to_numpy(np.float64)
+        if model is not None:
+            faithful, deletion = _deletion(model, x, interp.attributions, truth, seed)
+            out.update({f"attributions/{k}": v for k, v in faithful.items()})
+            for col in ("area", "area_random", "scale"):
+                paired[f"deletion_{col}"] = deletion[col].to_numpy(np.float64)
         out["per_sequence/attributions"] = (float(len(paired)), _components_detail(paired))
     for key, value in (interp.details or {}).items():
         if key.startswith("completeness") and isinstance(value, (int, float)):
             out[f"completeness/{key.removeprefix('completeness_')}"] = float(value)
     return out
+
+
+def _naming(motifs, ds, true_motifs) -> dict:
+    """Blind naming of the discovered motifs against the planted motifs' JASPAR matrices."""
+    from .metrics.naming import naming_scores, planted_jaspar_ids
+
+    from simulations.motifs import MotifError
+
+    from .metrics.naming import jaspar_entry
+
+    ids = []
+    for matrix_id in planted_jaspar_ids(ds.spec, [m.name for m in true_motifs]).values():
+        try:
+            ids.append(jaspar_entry(matrix_id).matrix_id if matrix_id else None)
+        except MotifError:  # a matrix of an older release only: its name cannot be checked, leave it out
+            ids.append(None)
+    return naming_scores(list(motifs), ids, q_threshold=NAMING_Q_THRESHOLD)
+
+
+def _planted_rows(truth: pd.DataFrame, n: int) -> np.ndarray:
+    """Boolean (n,): sequences carrying at least one functional planted instance."""
+    func = truth.loc[truth["functional"].to_numpy(bool)] if "functional" in truth.columns else truth
+    rows = np.zeros(n, dtype=bool)
+    rows[func["seq"].to_numpy(np.int64)] = True
+    return rows
+
+
+def _sample_rows(n: int, seed: int, cap: int | None = None) -> np.ndarray:
+    """Boolean (n,): all rows, or a seeded sample of ``cap`` (default :data:`MODEL_CHECK_MAX_SEQUENCES`)."""
+    cap = MODEL_CHECK_MAX_SEQUENCES if cap is None else cap
+    keep = np.zeros(n, dtype=bool)
+    if n <= cap:
+        keep[:] = True
+    else:
+        keep[np.random.default_rng([int(seed), 0x5E9]).choice(n, size=cap, replace=False)] = True
+    return keep
+
+
+def _deletion(model, x, attr, truth, seed: int):
+    """Deletion curves of one map (a dinucleotide shuffle of each sequence as the reference, scored on
+    the sequences with a functional instance, at most :data:`MODEL_CHECK_MAX_SEQUENCES` of all) and the
+    per-sequence components (zero elsewhere)."""
+    import models
+
+    from .methods.attribution import make_references
+    from .metrics.faithfulness import deletion_components, deletion_curves, deletion_scores
+
+    rows = _planted_rows(truth, len(x)) & _sample_rows(len(x), seed)
+    parts = pd.DataFrame({"area": np.zeros(len(x)), "area_random": np.zeros(len(x)), "scale": np.zeros(len(x))})
+    if not rows.any():
+        return {"deletion_auc": np.nan, "deletion_auc_random": np.nan, "deletion_gain": np.nan,
+                "deletion_n_sequences": 0.0}, parts
+    xs = np.ascontiguousarray(x[rows], dtype=np.float32)
+    reference = make_references(xs, 1, seed)[:, 0]
+    curves = deletion_curves(lambda b: models.predict(model, b), xs, np.asarray(attr)[rows], reference,
+                             DELETION_MAX_FRACTION, DELETION_STEPS, seed=seed)
+    scores = deletion_scores(curves)
+    comp = deletion_components(curves)
+    for col in parts.columns:
+        parts.loc[rows, col] = comp[col].to_numpy(np.float64)
+    return {"deletion_auc": scores["deletion_auc"], "deletion_auc_random": scores["deletion_auc_random"],
+            "deletion_gain": scores["deletion_gain"], "deletion_n_sequences": scores["n_sequences"]}, parts
 
 
 def score_cross_method(interps: dict, ds, truth, x, metrics: list, model=None, seed: int = 0,
@@ -120,7 +226,106 @@ def score_cross_method(interps: dict, ds, truth, x, metrics: list, model=None, s
             null = M.sign_agreement(a.attributions, redrawn, truth)
             out.update({f"agreement/dls_vs_dls_redrawn_{k}": v for k, v in null.items()
                         if k in NULL_AGREEMENT})
+    if model is not None:
+        out.update(_model_checks(model, a.attributions, x, truth, seed, null_references))
     return out
+
+
+def _model_checks(model, attr, x, truth, seed: int, n_references: int) -> dict:
+    """DeepLiftSHAP under another reference draw, on the reverse complement and on a randomized model.
+
+    One set of references (``n_references`` shuffles, seed ``seed``: the reference-redraw null's) for
+    all three: the redrawn map is the null's (answered from the attribution memo when every sequence
+    is read), the reverse complement is attributed against the reverse complements of those
+    references (so the two runs differ by orientation alone), and the randomized model against the
+    same references. At most :data:`MODEL_CHECK_MAX_SEQUENCES` sequences (a seeded sample).
+    """
+    import models
+
+    from . import metrics as M
+    from .metrics.consistency import rc_attribution_consistency
+    from .metrics.faithfulness import randomization_check
+    from .methods.attribution import attribute, make_references
+
+    xf = np.ascontiguousarray(x, dtype=np.float32)
+    refs = make_references(xf, n_references, seed)
+
+    def dls(m, xx, references):
+        return attribute(m, xx, "deeplift_shap", references=references, hypothetical=False)[0]
+
+    rows = _sample_rows(len(xf), seed)
+    if rows.all():
+        redrawn, _, _ = attribute(model, xf, "deeplift_shap", n_references=n_references, seed=seed,
+                                  hypothetical=False)
+    else:
+        xf, refs, attr = np.ascontiguousarray(xf[rows]), np.ascontiguousarray(refs[rows]), np.asarray(attr)[rows]
+        truth = _renumbered(truth, rows)
+        redrawn = dls(model, xf, refs)
+    out = {}
+    # stability across reference draws, in the measures of stability across training seeds
+    stab = M.seed_stability([attr, redrawn], x=xf)
+    out["agreement/dls_vs_dls_redrawn_map_cosine_mean"] = stab["cosine_mean"]
+    out["agreement/dls_vs_dls_redrawn_jaccard_mean"] = stab["jaccard_mean"]
+    rc = rc_attribution_consistency(model, xf, dls, truth, references=refs,
+                                    predict=lambda b: models.predict(model, b), attr=redrawn)
+    out.update({f"agreement/dls_rc_{k}": rc[k] for k in ("cosine", "spearman", "cosine_instance_mean")})
+    out["agreement/rc_logit_pearson"] = rc["logit_pearson"]
+    out["agreement/rc_logit_mean_abs_difference"] = rc["logit_mean_abs_difference"]
+    rand = randomization_check(model, xf, dls, seed=seed, references=refs, attr=redrawn)
+    out.update({f"agreement/dls_vs_randomized_model_{k}": rand[k] for k in ("spearman", "spearman_abs", "cosine")})
+    return out
+
+
+def _renumbered(truth: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The truth of the sequences ``rows`` (boolean), renumbered 0 .. rows.sum() − 1."""
+    new = np.cumsum(rows) - 1
+    keep = rows[truth["seq"].to_numpy(np.int64)]
+    sub = truth.loc[keep].copy()
+    sub["seq"] = new[sub["seq"].to_numpy(np.int64)]
+    return sub.reset_index(drop=True)
+
+
+def score_seed_stability(interp, replicate, x: np.ndarray, truth: pd.DataFrame, metrics: list) -> dict:
+    """One method's maps from two models that differ only by training seed, on the same sequences.
+
+    ``interp`` and ``replicate`` are the same method's interpretations (same parameters, same
+    references) of the same sequences ``x`` by the cell's model and by a replicate trained on the
+    same dataset with another model seed. Keys (family ``agreement``): ``seed_cosine_mean`` and
+    ``seed_jaccard_mean`` (:func:`bench.metrics.seed_stability` on actual contributions),
+    ``seed_spearman`` (mean per-sequence rank correlation of the contribution tracks) and
+    ``seed_cosine_instance_mean`` (mean within-instance cosine over functional planted instances).
+    """
+    from . import metrics as M
+    from .metrics.attributions import _nanmean, track_agreement
+
+    if "agreement" not in metrics or interp.attributions is None or replicate.attributions is None:
+        return {}
+    xf = np.asarray(x, dtype=np.float64)
+    stab = M.seed_stability([interp.attributions, replicate.attributions], x=xf)
+    per = track_agreement((np.asarray(interp.attributions) * xf).sum(axis=1),
+                          (np.asarray(replicate.attributions) * xf).sum(axis=1))
+    signs = M.sign_agreement(interp.attributions, replicate.attributions, truth, x=xf)
+    return {"agreement/seed_cosine_mean": stab["cosine_mean"], "agreement/seed_jaccard_mean": stab["jaccard_mean"],
+            "agreement/seed_spearman": _nanmean(per["spearman"]),
+            "agreement/seed_cosine_instance_mean": signs["cosine_instance_mean"]}
+
+
+def score_rc_instances(interp, interp_rc, x: np.ndarray, metrics: list, same_motif: bool = True) -> dict:
+    """One method's instance calls on ``x`` against its calls on the reverse complement of ``x``.
+
+    ``interp_rc`` is the same method run (same model, parameters and seed) on
+    ``bench.metrics.consistency.reverse_complement(x)``. ``same_motif``: a call matches only a call
+    of the same motif name (True for read-outs, whose motifs are the model's filters; pass False for
+    routes that discover and name motifs anew on each run, such as MoDISco). Keys (family
+    ``instances``): ``rc_f1``, ``rc_forward_matched_fraction``, ``rc_reverse_matched_fraction``.
+    """
+    from .metrics.consistency import rc_instance_agreement
+
+    if "instances" not in metrics:
+        return {}
+    r = rc_instance_agreement(interp.instances, interp_rc.instances, int(np.shape(x)[2]), same_motif=same_motif)
+    return {"instances/rc_f1": r["f1"], "instances/rc_forward_matched_fraction": r["forward_matched_fraction"],
+            "instances/rc_reverse_matched_fraction": r["reverse_matched_fraction"]}
 
 
 #: the agreement measures given beside their null (the reference-redraw of DeepLiftSHAP)
