@@ -170,7 +170,8 @@ def with_new_routes(table):
                      # another parameter differs too: not the correction's own comparison
                      _attr_row(model, "saliency_off_b", base, seed, "saliency",
                                {"gradient_correction": False, "batch_size": 7}),
-                     _attr_row(model, "ig_corrected", base, seed, "integrated_gradients", {"gradient_correction": True}),
+                     _attr_row(model, "ig_corrected", base, seed, "integrated_gradients",
+                               {"gradient_correction": True}),
                      _attr_row(model, "smoothgrad", base, seed),
                      _attr_row(model, "expected_gradients", base, seed, params={"n_samples": 5})]
         ones = [1] * 200

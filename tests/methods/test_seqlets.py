@@ -73,7 +73,8 @@ def test_planted_motifs_sites_and_strands(planted):
     # forward and reverse sites of A come out on opposite strands, each consistently
     fwd, rev = strand_of[("A", "+")], strand_of[("A", "-")]
     assert len(fwd) == len(rev) == 1 and fwd != rev
-    assert (inst[inst.motif == "seqlets_neg_0"].score < 0).all() and (inst[inst.motif == "seqlets_pos_0"].score > 0).all()
+    assert (inst[inst.motif == "seqlets_neg_0"].score < 0).all()
+    assert (inst[inst.motif == "seqlets_pos_0"].score > 0).all()
     assert info["n_seqlets_unassigned"] == 0 and info["n_instances"] == len(truth)
 
 
