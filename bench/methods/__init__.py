@@ -385,6 +385,10 @@ def _run_seqlets(model, x, params, seed, truth_motifs):
     if correction is None:
         correction = bool(_engine_correction_default(engine))
     kw = dict(n_references=params["n_references"], batch_size=params["batch_size"], gradient_correction=correction)
+    # the attribution route's own defaults for what the seqlet route does not expose (IG's n_steps,
+    # SmoothGrad's and expected gradients' n_samples, SmoothGrad's stdev)
+    kw.update({k: p.default for k, p in _engine_params().get(engine, {}).items()
+               if k in ("n_steps", "n_samples", "stdev")})
     actual, hyp, err = _attr.attribute(model, x, engine, seed=seed, **kw)
     control = None
     sp = {k: params[k] for k in SEQLET_DEFAULTS}

@@ -157,5 +157,8 @@ def test_route_on_a_model():
     pd.testing.assert_frame_equal(interp.instances, again.instances)
     grad = METHODS["seqlets"].run(model, x, {**params, "attribution": "saliency"}, seed=0)
     assert grad.details["gradient_correction"] is True  # the saliency route's own default
+    eg = METHODS["seqlets"].run(model, x, {**params, "attribution": "expected_gradients"}, seed=0)
+    route = METHODS["expected_gradients"].run(model, x, {"n_references": 3}, seed=0)  # its own n_samples
+    np.testing.assert_array_equal(eg.attributions, route.attributions)
     fdr = METHODS["seqlets"].run(model, x, {**params, "target_fdr": 0.2}, seed=0)
     assert fdr.details["seqlet_threshold"] == "target_fdr" and "fdr_lowest_positive" in fdr.details
