@@ -52,6 +52,13 @@ UNLEARNED_NOTE = ("These models did not close a quarter of the distance from cha
                   "ceiling on held-out sequences (`bench/gate.py`), so every interpretation of them reads an "
                   "untrained network. Their rows stay in `results.parquet` with status `not_learned`; they enter no "
                   "mean (the `[n/N]` of each table cell counts them in N only) and no verdict.")
+HEALTH_NOTE = ("How each model's training went, read off its validation curve (`models/health.py`): `converged`; "
+               "`still rising` (the last 5 epochs beat every earlier one by more than 0.01: the budget may have cut "
+               "it off); `recovered` / `collapsed, not recovered` (validation auROC fell to within 0.02 of chance after "
+               "the regularizer started, from a best of at least 0.54 before it; the adaptive schedule restores the "
+               "weights from before the ramp and ramps again, more gently); `never learned` (validation auROC never "
+               "reached 0.6). `ramp start` is the first epoch with the overlap regularizer on. The training curves "
+               "mark the same events.")
 VERDICT_NOTE = ("Each row compares route A with route B on one grammar, paired on the same seeds, interpreted "
                 "sequences and shuffled references: a hierarchical bootstrap (seeds, then sequences; "
                 "2,000 replicates) gives the 95% interval of A − B. `better`/`worse` (for A) only where the interval "
@@ -150,6 +157,29 @@ def unlearned_models(df: pd.DataFrame) -> pd.DataFrame:
                     "test_auroc": round(float(auroc.get((r.simulation, r.model, r.seed), np.nan)), 3),
                     "bar": round(float(detail.get("bar", np.nan)), 3), "reason": detail.get("reason", "")})
     return pd.DataFrame(out).sort_values(["simulation", "model", "seed"]).reset_index(drop=True)
+
+
+def training_health_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per simulation, model and seed: the schedule, the health status, when the regularizer started, the
+    collapses, the epochs trained and the kept epoch (rows ``training/healthy`` written by the runner)."""
+    columns = ["simulation", "model", "seed", "schedule", "status", "ramp_start", "collapses", "epochs",
+               "kept_epoch", "kept_valid_auroc", "learned_gate"]
+    rows = df[(df.metric == "training/healthy") & (df.status.isin(["ok", "not_learned"]))]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    gate = df[df.metric == "training/learned"].set_index(["simulation", "model", "seed"])["value"]
+    out = []
+    for r in rows.itertuples():
+        h = json.loads(r.detail or "{}")
+        passed = gate.get((r.simulation, r.model, r.seed), np.nan)
+        out.append({"simulation": r.simulation, "model": r.model, "seed": r.seed,
+                    "schedule": h.get("schedule", ""), "status": h.get("status", ""),
+                    "ramp_start": "" if h.get("ramp_start") is None else int(h["ramp_start"]),
+                    "collapses": ", ".join(map(str, h.get("collapse_epochs", []))),
+                    "epochs": h.get("epochs_trained"), "kept_epoch": h.get("best_epoch"),
+                    "kept_valid_auroc": h.get("kept_valid_auroc"),
+                    "learned_gate": "" if pd.isna(passed) else ("yes" if passed else "no")})
+    return pd.DataFrame(out, columns=columns).sort_values(["simulation", "model", "seed"]).reset_index(drop=True)
 
 
 SELECTED_ROUTE_METRICS = ("instances/f1", "instances/paper_precision", "motifs/n_recovered", "motifs/n_redundant",
@@ -536,7 +566,7 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     selected_routes = selected_seed_routes(df, selection)
     for name, table in (("seed_selected_on_validation", selection), ("simulation_ceilings", ceilings),
                         ("ceiling_shortfall", shortfall),
-                        ("routes_on_selected_seed", selected_routes)):
+                        ("routes_on_selected_seed", selected_routes), ("training_health", training_health_table(df))):
         if not table.empty:
             table.to_csv(out / "tables" / f"{name}.csv", index=False)
 
@@ -560,6 +590,7 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
         ("Routes that beat the positive control", CONTROL_NOTE, _verdict_display(bounds[bounds.beats_control])
          if not bounds.empty else bounds),
         ("Models that did not learn", UNLEARNED_NOTE, unlearned_models(df)),
+        ("Training health", HEALTH_NOTE, training_health_table(df)),
         ("Interpreted sequences", INTERPRETED_NOTE, interpreted_table(df)),
         ("Against the paper", PAPER_NOTE, against),
         ("The seed selected on validation", SELECTION_NOTE, selection),

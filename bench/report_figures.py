@@ -465,6 +465,8 @@ def training_curve_figures(df: pd.DataFrame, cache_root: Path, out: Path, title:
     import matplotlib.pyplot as plt
 
     histories = training_histories(df, cache_root)
+    health = {(r.simulation, r.model, r.seed): json.loads(r.detail or "{}")
+              for r in df[df.metric == "training/healthy"].itertuples()}
     figures = {}
     for sim in sorted({k[0] for k in histories}):
         model_names = sorted({k[1] for k in histories if k[0] == sim})
@@ -478,18 +480,28 @@ def training_curve_figures(df: pd.DataFrame, cache_root: Path, out: Path, title:
                 ax.axvspan(start - 0.5, max(h.epoch.max() for _, (h, _) in runs) + 0.5, color="0.92", lw=0,
                            label="overlap loss on")
             for seed, (hist, test) in runs:
+                h = health.get((sim, name, seed), {})
+                status = f", {h['status']}" if h.get("status") and h["status"] != "converged" else ""
                 line, = ax.plot(hist.epoch, hist.valid_auroc, lw=1.1,
-                                label=f"seed {seed} (test {test.get('auroc', float('nan')):.2f})")
+                                label=f"seed {seed} (test {test.get('auroc', float('nan')):.2f}{status})")
                 best = hist[hist.get("best", pd.Series(False, index=hist.index)).astype(bool)]
                 if len(best):
                     last = best.iloc[-1]
                     ax.plot([last.epoch], [last.valid_auroc], "o", ms=4, color=line.get_color())
+                # the run's events (models/health.py): where the regularizer started, where it collapsed
+                by_epoch = hist.set_index("epoch")["valid_auroc"]
+                if h.get("ramp_start") is not None and h["ramp_start"] in by_epoch.index:
+                    ax.plot([h["ramp_start"]], [by_epoch[h["ramp_start"]]], "|", ms=9, mew=1.5, color=line.get_color())
+                for e in h.get("collapse_epochs", []):
+                    if e in by_epoch.index:
+                        ax.plot([e], [by_epoch[e]], "x", ms=6, mew=1.5, color=line.get_color())
             ax.set_title(name, fontsize=9)
             ax.set_xlabel("epoch", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.legend(fontsize=6, loc="lower right")
         axes[0, 0].set_ylabel("validation auROC", fontsize=8)
-        fig.suptitle(f"{title} / {sim}: training curves (dot: the epoch kept)", fontsize=9)
+        fig.suptitle(f"{title} / {sim}: training curves (dot: the epoch kept; |: the regularizer starts; "
+                     f"x: a collapse)", fontsize=9)
         fit_margins(fig, axes)
         path = _save(fig, out / f"training_{sim}.png")
         figures[f"Training curves: {sim}"] = path

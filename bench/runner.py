@@ -185,6 +185,7 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
                     value=train_info.get("train_time_s", time.perf_counter() - t0),
                     detail=json.dumps({"model_key": m_key, "dataset_key": task.ds_key})))
     test_metrics = train_info.get("test_metrics", {})
+    rows.extend(_training_health_rows(base, train_info))
     if "prediction" in task.metrics:
         for name, value in test_metrics.items():
             rows.append(row(**base, method="(model)", metric=f"prediction/{name}", value=value))
@@ -243,7 +244,8 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
         rows.append(row(**mbase, metric="runtime_s/interpret", value=interp.runtime_s,
                         detail=json.dumps({"interpretation_key": i_key, "dataset_key": task.ds_key})))
         rows.extend(_score(registry.score_interpretation, mbase, interp, ds, truth, x, task.metrics,
-                           method_name=method.name, gate_reason=gate_reason))
+                           method_name=method.name, trained=trained,
+                           seed=cell_seed("deletion", task.simulation, task.seed), gate_reason=gate_reason))
 
     # ---- metrics that compare methods, or that probe the model directly
     rows.extend(_score(registry.score_cross_method, dict(base, method="(cross)", method_params=""),
@@ -401,3 +403,22 @@ def _setup_logging(out: Path):
             log.removeHandler(h)
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+
+
+def _training_health_rows(base: dict, train_info: dict) -> list:
+    """How training went (:func:`models.health.training_health`): ``training/healthy`` (1 for converged or
+    recovered) with the whole record in its detail, and the numbers the report tabulates."""
+    from models.health import training_health
+
+    history = train_info.get("history") or []
+    if not history:
+        return []
+    h = training_health(history, train_info.get("events"), train_info.get("outcome"))
+    h["schedule"] = (train_info.get("train") or {}).get("schedule", "paper")
+    rows = [row(**base, method="(model)", metric="training/healthy",
+                value=float(h["status"] in ("converged", "recovered")), detail=json.dumps(h))]
+    for key in ("epochs_trained", "still_rising", "collapsed"):
+        rows.append(row(**base, method="(model)", metric=f"training/{key}", value=float(h[key])))
+    if h["ramp_start"] is not None:
+        rows.append(row(**base, method="(model)", metric="training/ramp_start_epoch", value=float(h["ramp_start"])))
+    return rows

@@ -4,9 +4,9 @@ A weight is either a scalar (constant), a sequence of per-epoch values, or a dic
 ``{burn_in, start_exp, end_exp, steps, hold}`` that expands, like the reference's
 ``make_piecewise_linear_scale.sh``, to ``burn_in`` zeros, ``10**linspace(start_exp, end_exp, steps)``
 and ``hold`` copies of ``10**end_exp``. Epoch ``e`` (0-based) reads element ``min(e, len - 1)``.
-That is the ``"paper"`` schedule, ``fit``'s default.
+That is the ``"paper"`` schedule (``schedule: paper``, for reproducing the paper).
 
-The opt-in ``"adaptive"`` schedule (:class:`AdaptiveController`, settings :class:`AdaptiveSettings`) keeps a
+The ``"adaptive"`` schedule, ``fit``'s default (:class:`AdaptiveController`, settings :class:`AdaptiveSettings`) keeps a
 dict's ramp and hold but starts it once the unregularized model has learned, and undoes a collapse.
 """
 
@@ -104,8 +104,11 @@ ADAPTIVE_DEFAULTS = {
     "dead_fraction": 1e-3,
     "max_retries": 2,
     "slowdown": 2.0,
-    "max_epochs": 120,
+    "max_epochs": None,
 }
+
+#: with ``max_epochs`` None, the hard cap is this many times ``TrainConfig.epochs``
+MAX_EPOCHS_FACTOR = 4
 
 #: (kind, lower bound, lower inclusive, upper bound, upper inclusive) of each setting
 _ADAPTIVE_RANGES = {
@@ -142,7 +145,8 @@ class AdaptiveSettings:
     plateau_delta : float
         The smallest validation-auROC gain that counts as an improvement for the plateau rule.
     max_burn_in : int
-        The ramp starts at this epoch (0-based) at the latest, learned or not.
+        Without a plateau, the ramp starts at epoch ``max(max_burn_in, learned epoch + max_burn_in)`` (0-based);
+        never before the model has learned.
     collapse_margin : float
         After the ramp began, a validation auROC below ``0.5 + collapse_margin`` is a collapse when the
         best pre-ramp auROC was at least ``0.5 + 2 * collapse_margin``. 0 turns this rule off.
@@ -153,8 +157,10 @@ class AdaptiveSettings:
         Ramps tried again after a collapse; one more collapse gives up and keeps the best pre-ramp weights.
     slowdown : float
         Retry ``k`` ramps over ``ceil(steps * slowdown**k)`` epochs.
-    max_epochs : int
-        Hard cap on the epochs trained, retries included (>= ``TrainConfig.epochs``).
+    max_epochs : int or None
+        Hard cap on the epochs trained, retries included (>= ``TrainConfig.epochs``); None (default) is
+        ``MAX_EPOCHS_FACTOR`` (4) times ``TrainConfig.epochs``: room for a model that starts to learn late (the
+        relative-strand grammar's ARGMINN left chance after 55 of the default suite's 25 planned epochs).
     """
 
     ramp_min_gain: float = ADAPTIVE_DEFAULTS["ramp_min_gain"]
@@ -165,7 +171,7 @@ class AdaptiveSettings:
     dead_fraction: float = ADAPTIVE_DEFAULTS["dead_fraction"]
     max_retries: int = ADAPTIVE_DEFAULTS["max_retries"]
     slowdown: float = ADAPTIVE_DEFAULTS["slowdown"]
-    max_epochs: int = ADAPTIVE_DEFAULTS["max_epochs"]
+    max_epochs: int | None = ADAPTIVE_DEFAULTS["max_epochs"]
 
     @classmethod
     def from_dict(cls, d, name: str = "adaptive") -> "AdaptiveSettings":
@@ -186,6 +192,9 @@ class AdaptiveSettings:
         values = {}
         for key, default in ADAPTIVE_DEFAULTS.items():
             v = d.get(key, default)
+            if key == "max_epochs" and v is None:
+                values[key] = None
+                continue
             kind, lo, lo_inc, hi, hi_inc = _ADAPTIVE_RANGES[key]
             bool_like = isinstance(v, (bool, np.bool_))
             if kind == "int":
@@ -197,9 +206,11 @@ class AdaptiveSettings:
                 hi is None or ((v <= hi) if hi_inc else (v < hi)))
             if not in_range:
                 what = "an int" if kind == "int" else "a number"
+                if key == "max_epochs":
+                    what = "null or an int"
                 raise ValueError(f"{name}.{key} must be {what} {_range_text(lo, lo_inc, hi, hi_inc)}, got {v!r}")
             values[key] = int(v) if kind == "int" else float(v)
-        if values["max_burn_in"] >= values["max_epochs"]:
+        if values["max_epochs"] is not None and values["max_burn_in"] >= values["max_epochs"]:
             raise ValueError(f"{name}.max_burn_in must be < {name}.max_epochs ({values['max_epochs']}), "
                              f"got {values['max_burn_in']}")
         return cls(**values)
@@ -292,7 +303,7 @@ class AdaptiveController:
     settings : AdaptiveSettings
     epochs : int
         The planned length: training lasts ``max(epochs, ramp start + steps + hold)`` epochs unless stopped
-        earlier, and never more than ``settings.max_epochs``.
+        earlier, and never more than ``settings.max_epochs`` (None: ``MAX_EPOCHS_FACTOR`` x ``epochs``).
     patience : int or None
         Stop after this many eligible epochs without a validation-loss improvement of ``min_delta``,
         counted only once the model has learned (and, with a ramp, from its final weight on).
@@ -303,7 +314,16 @@ class AdaptiveController:
     ---------
     * *learned*: validation auROC >= 0.5 + ``ramp_min_gain`` at some epoch.
     * *ramp start*: after the epoch at which the model has learned and its auROC has not improved by more
-      than ``plateau_delta`` for ``ramp_patience`` epochs, or after epoch ``max_burn_in - 1``.
+      than ``plateau_delta`` for ``ramp_patience`` epochs, or, without a plateau, after epoch
+      ``max(max_burn_in, learned epoch + max_burn_in) - 1``. A model still at chance at ``max_burn_in`` is
+      not ramped (event ``ramp_deferred``): it trains on unregularized until it learns (then the same rules
+      apply, counted from the epoch it learned) or ``max_epochs`` ends it
+      (outcome "never learned", the best unregularized weights kept). On a relative-strand grammar the
+      unregularized ARGMINN left chance only after 2,200 steps; any fixed burn-in shorter than that
+      ramped it to a constant output.
+    * *budget*: with a ramp, training lasts ``max(epochs, ramp start + steps + hold)`` epochs unless it
+      stops earlier; without one (the baselines), until early stopping or ``max_epochs``: a model that
+      starts to learn late is not cut off by a fixed count.
     * *collapse* (from the first ramped epoch on): auROC < 0.5 + ``collapse_margin`` while the best
       pre-ramp auROC was >= 0.5 + 2 ``collapse_margin``, or every filter's activation below
       ``dead_fraction`` × the largest at the ramp start. Then the pre-ramp weights and optimizer are
@@ -324,8 +344,11 @@ class AdaptiveController:
         self.epochs = int(epochs)
         self.patience = patience
         self.min_delta = float(min_delta)
-        if self.epochs > settings.max_epochs:
-            raise ValueError(f"epochs ({self.epochs}) must be <= adaptive.max_epochs ({settings.max_epochs})")
+        #: the hard cap on the epochs trained
+        self.max_epochs = (settings.max_epochs if settings.max_epochs is not None
+                           else MAX_EPOCHS_FACTOR * self.epochs)
+        if self.epochs > self.max_epochs:
+            raise ValueError(f"epochs ({self.epochs}) must be <= adaptive.max_epochs ({self.max_epochs})")
         self._names = list(weights)
         self.constant, self.base_ramps = {}, {}
         for name, v in weights.items():
@@ -388,12 +411,13 @@ class AdaptiveController:
         if self.ramp_start is None:
             return None
         final = self.ramp_start + max(r.final_from for r in self.ramps.values())
-        return min(final, self.settings.max_epochs - 1)
+        return min(final, self.max_epochs - 1)
 
     def planned_end(self) -> int | None:
         """Epochs training lasts unless stopped earlier (None while the ramp has not started)."""
         if not self.regularized:
-            return self.epochs
+            # a budget by convergence: early stopping (counted once learned) or max_epochs ends it
+            return None
         if self.ramp_start is None:
             return None
         return max(self.epochs, self.ramp_start + max(r.length for r in self.ramps.values()))
@@ -450,15 +474,23 @@ class AdaptiveController:
                 d.save_pre_best, self.pre_best_epoch = True, epoch
             if auroc > self.pre_best_auroc:
                 self.pre_best_auroc = auroc
-            if self._plateau_ref is None or auroc > self._plateau_ref + s.plateau_delta:
+            # the plateau is counted from the epoch the model learned: epochs flat at chance before it are no
+            # plateau (a late learner was otherwise ramped in the epoch it first left chance)
+            if (self._plateau_ref is None or auroc > self._plateau_ref + s.plateau_delta
+                    or self.learned_epoch == epoch):
                 self._plateau_ref, self._since_improved = auroc, 0
             else:
                 self._since_improved += 1
             reason = None
             if self.learned_epoch is not None and self._since_improved >= s.ramp_patience:
                 reason = "plateau"
-            elif epoch + 1 >= s.max_burn_in:
+            elif self.learned_epoch is not None and epoch + 1 >= max(s.max_burn_in, self.learned_epoch + s.max_burn_in):
+                # past max_burn_in epochs of learning without a plateau (a slow, steady climb)
                 reason = "max_burn_in"
+            elif epoch + 1 == s.max_burn_in and self.learned_epoch is None:
+                # a regularizer ramped onto a model still at chance ends it there (the fixed burn-in's
+                # failure on grammars learned late): wait for it to learn, up to max_epochs
+                self._event(d, "ramp_deferred", epoch, reason="not learned yet", valid_auroc=auroc)
             if reason:
                 self.phase, self.ramp_start, d.snapshot = "ramp", epoch + 1, True
                 self.pre_activation = activation
@@ -481,9 +513,9 @@ class AdaptiveController:
                 d.restore = True
                 self._event(d, "restored", epoch, first_epoch=epoch + 1, attempt=self.attempt,
                             ramps=self._ramps_info())
-                if epoch + 1 >= s.max_epochs:  # no epoch left for the retry
+                if epoch + 1 >= self.max_epochs:  # no epoch left for the retry
                     self.outcome = "collapsed, not recovered"
-                    self._event(d, "hard_cap_reached", epoch, max_epochs=s.max_epochs, planned_end=self.planned_end())
+                    self._event(d, "hard_cap_reached", epoch, max_epochs=self.max_epochs, planned_end=self.planned_end())
                     d.stop, d.keep = True, "pre_ramp_best"
                     return d
             else:
@@ -523,8 +555,8 @@ class AdaptiveController:
         end = self.planned_end()
         if end is not None and epoch + 1 >= end:
             d.stop = True
-        elif epoch + 1 >= self.settings.max_epochs:
+        elif epoch + 1 >= self.max_epochs:
             d.stop = True
-            self._event(d, "hard_cap_reached", epoch, max_epochs=self.settings.max_epochs, planned_end=end)
+            self._event(d, "hard_cap_reached", epoch, max_epochs=self.max_epochs, planned_end=end)
         if d.stop:
             d.keep = "best" if self.best_epoch is not None else "pre_ramp_best"

@@ -1,9 +1,9 @@
 """Training (notes §10): Adam, gradient clipping, RC augmentation, scheduled regularizers,
 early stopping and best-weight selection on the validation *prediction* loss only.
 
-Two regularizer schedules: ``"paper"`` (the default; the reference's fixed burn-in, log ramp and hold) and
-``"adaptive"`` (opt-in; the ramp waits for the model to learn, a collapse is undone; see
-:class:`models.schedules.AdaptiveController`).
+Two regularizer schedules: ``"adaptive"`` (the default; the ramp waits for the model to learn, a collapse is
+undone, the budget follows convergence; see :class:`models.schedules.AdaptiveController`) and ``"paper"`` (the
+reference's fixed burn-in, log ramp and hold, for reproducing the paper).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _check_weight_types(v, name: str) -> None:
 
 @dataclass
 class TrainConfig:
-    """Training settings; defaults are the paper's (notes §3.5 row 1, §10).
+    """Training settings; defaults are the paper's (notes §3.5 row 1, §10), except the schedule (``adaptive``).
 
     Attributes
     ----------
@@ -80,14 +80,17 @@ class TrainConfig:
         "auto" (CUDA if available), "cpu" or "cuda".
     progress : bool
         Show a tqdm progress bar.
-    schedule : {"paper", "adaptive"}
-        "paper" (default): each weight follows its own spec epoch by epoch, as above. "adaptive": a schedule
-        dict's ramp (``start_exp``, ``end_exp``, ``steps``, ``hold``) starts once the unregularized model has
-        learned and plateaued (its ``burn_in`` is not read), a collapse to chance after the ramp began is
-        undone and the ramp retried more gently, and the patience counts only once the model has learned;
-        ``epochs`` is then the planned length (longer when the ramp starts late or is retried, up to
-        ``adaptive["max_epochs"]``). Weights must be numbers or schedule dicts, and ``select_from_epoch``
-        None. See :class:`models.schedules.AdaptiveController`.
+    schedule : {"adaptive", "paper"}
+        "adaptive" (default): a schedule dict's ramp (``start_exp``, ``end_exp``, ``steps``, ``hold``) starts
+        once the unregularized model has learned and plateaued (its ``burn_in`` is not read; a model still at
+        chance is never ramped), a collapse to chance after the ramp began is undone and the ramp retried more
+        gently, and the patience counts only once the model has learned. The budget follows convergence: with
+        a ramp, ``epochs`` is the planned length (longer when the ramp starts late or is retried); without one,
+        training runs until early stopping; both up to ``adaptive["max_epochs"]``. Weights must be numbers or
+        schedule dicts, and ``select_from_epoch`` None. See :class:`models.schedules.AdaptiveController`.
+        "paper": the reference's (for reproducing the paper): each weight follows its own spec epoch by
+        epoch, as above, for exactly ``epochs`` epochs unless early stopping ends them. On grammars learned
+        late its fixed burn-in ramps the regularizer onto a model still at chance, which then stays there.
     adaptive : dict or None
         Settings of the adaptive schedule (:class:`models.schedules.AdaptiveSettings`; missing keys take
         their defaults, and the full dict is stored). Only with ``schedule="adaptive"``.
@@ -107,7 +110,7 @@ class TrainConfig:
     rc_augment: bool = True
     device: str = "auto"
     progress: bool = True
-    schedule: str = "paper"
+    schedule: str = "adaptive"
     adaptive: dict | None = None
 
     def __post_init__(self):
@@ -156,17 +159,19 @@ class TrainConfig:
                                  f"{self.schedule!r}); remove it or set schedule: adaptive")
             return
         settings = AdaptiveSettings.from_dict(self.adaptive, "TrainConfig.adaptive")
-        if self.epochs > settings.max_epochs:
+        if settings.max_epochs is not None and self.epochs > settings.max_epochs:
             raise ValueError(f"TrainConfig.adaptive.max_epochs must be >= TrainConfig.epochs ({self.epochs}), "
                              f"got {settings.max_epochs}")
         if self.select_from_epoch is not None:
-            raise ValueError(f"TrainConfig.select_from_epoch must be None with schedule 'adaptive' (selection starts "
-                             f"where each ramp reaches its final weight), got {self.select_from_epoch!r}")
+            raise ValueError(f"TrainConfig.select_from_epoch must be None with schedule 'adaptive' (the default; "
+                             f"selection starts where each ramp reaches its final weight; set schedule: paper to "
+                             f"choose it), got {self.select_from_epoch!r}")
         for name in ("overlap_weight", "l1_weight", "att_entropy_weight"):
             v = getattr(self, name)
             if isinstance(v, (list, tuple)):
                 raise ValueError(f"TrainConfig.{name} must be a number or a schedule dict with schedule 'adaptive' "
-                                 f"(a per-epoch list fixes the epochs the ramp would move), got a list")
+                                 f"(the default; a per-epoch list fixes the epochs the ramp would move: set "
+                                 f"schedule: paper to use one), got a list")
             if isinstance(v, dict) and float(v["end_exp"]) < float(v["start_exp"]):
                 raise ValueError(f"TrainConfig.{name}.end_exp must be >= its start_exp with schedule 'adaptive' "
                                  f"(a ramp up), got start_exp {v['start_exp']!r}, end_exp {v['end_exp']!r}")
@@ -401,7 +406,7 @@ def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int 
     dataset : simulations.SimulatedDataset
         Needs ``x`` (N, 4, L), ``y`` (N,) or (N, 1) and ``splits`` train/valid/test.
     config : TrainConfig
-        ``schedule="paper"`` (default) or ``"adaptive"`` (see :class:`TrainConfig`).
+        ``schedule="adaptive"`` (default) or ``"paper"`` (see :class:`TrainConfig`).
     seed : int
         Seeds batch sampling and any dropout; with the same model init, same seed → same weights on CPU.
 
@@ -422,7 +427,7 @@ def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int 
         adaptive = AdaptiveController(weights, AdaptiveSettings.from_dict(config.adaptive, "TrainConfig.adaptive"),
                                       config.epochs, config.patience, config.min_delta)
         select_from = None
-        n_epochs = adaptive.settings.max_epochs
+        n_epochs = adaptive.max_epochs
     else:
         select_from = _select_from(config, weights)
         n_epochs = config.epochs

@@ -469,7 +469,7 @@ def test_good_inputs_next_to_the_bad_ones_pass(tmp_path):
     load_suite(SUITE)
     load_suite(suite(("interpret",), {"classes": ["positive"]}))
     load_suite(suite(("interpret",), {"classes": "all"}))
-    load_suite(train(rc_augment=False, batch_size=3, clip=None, select_from_epoch=0, progress=False))
+    load_suite(train(rc_augment=False, batch_size=3, clip=None, select_from_epoch=0, progress=False, schedule="paper"))
     load_suite(method("modisco", window=200, target_seqlet_fdr=0.1, workdir=str(tmp_path)))
     # a small use of anchors and aliases is fine
     p = tmp_path / "s.yaml"

@@ -26,7 +26,8 @@ def tiny_suite(out, methods=None, seeds=(0,)):
         "output": str(out),
         "seeds": list(seeds),
         "simulations": [{"preset": "spi1_single", "n": 400}],
-        "models": [{"name": "cnn", "train": {"epochs": 1, "batches_per_epoch": 3, "batch_size": 32}}],
+        # a fixed single epoch (the paper schedule): an untrained model, for the learned gate
+        "models": [{"name": "cnn", "train": {"epochs": 1, "batches_per_epoch": 3, "batch_size": 32, "schedule": "paper"}}],
         "methods": methods if methods is not None else [
             {"name": "deeplift_shap", "params": {"n_references": 2}},
             {"name": "filter_readout"},

@@ -238,7 +238,7 @@ def test_adaptive_settings_defaults_and_roundtrip():
     ({"dead_fraction": 1.0}, r"adaptive.dead_fraction must be a number >= 0.0 and < 1.0"),
     ({"plateau_delta": -0.1}, r"adaptive.plateau_delta must be a number >= 0.0"),
     ({"slowdown": 0.5}, r"adaptive.slowdown must be a number >= 1.0, got 0.5"),
-    ({"max_epochs": 0}, r"adaptive.max_epochs must be an int >= 1, got 0"),
+    ({"max_epochs": 0}, r"adaptive.max_epochs must be null or an int >= 1, got 0"),
     ({"max_burn_in": 0}, r"adaptive.max_burn_in must be an int >= 1, got 0"),
     ({"max_burn_in": 50, "max_epochs": 50}, r"adaptive.max_burn_in must be < adaptive.max_epochs \(50\), got 50"),
 ])

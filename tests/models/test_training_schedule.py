@@ -109,25 +109,54 @@ def test_late_learner_ramps_after_it_learned_not_at_epoch_10():
     assert started["first_epoch"] > 10
 
 
-def test_model_that_never_learns_ramps_at_max_burn_in():
+def test_model_that_never_learns_is_never_ramped_and_trains_to_the_cap():
     rng = np.random.default_rng(0)
-    curve = list(0.5 + rng.uniform(-0.02, 0.02, size=80))
+    curve = list(0.5 + rng.uniform(-0.02, 0.02, size=200))
     for max_burn_in in (30, 7):
-        ctrl = controller(max_burn_in=max_burn_in)
+        ctrl = controller(max_burn_in=max_burn_in, max_epochs=90)
         steps = drive(ctrl, curve)
-        (started,) = events(ctrl, "ramp_started")
-        assert (started["reason"], started["first_epoch"]) == ("max_burn_in", max_burn_in)
-        assert all(w["overlap"] == 0 for w, _ in steps[:max_burn_in]) and steps[max_burn_in][0]["overlap"] > 0
+        assert events(ctrl, "ramp_started") == []
+        (deferred,) = events(ctrl, "ramp_deferred")
+        assert deferred["epoch"] == max_burn_in - 1 and deferred["reason"] == "not learned yet"
+        assert all(w["overlap"] == 0 and w["l1"] == 0 for w, _ in steps)
+        assert len(steps) == 90 and steps[-1][1].stop and steps[-1][1].keep == "pre_ramp_best"
         assert events(ctrl, "learned") == [] and ctrl.outcome == "never learned"
+        assert events(ctrl, "hard_cap_reached")[0]["epoch"] == 89
         # a pre-ramp best at chance is nothing to lose: staying at chance is no collapse
         assert events(ctrl, "collapse_detected") == []
 
 
+def test_model_that_learns_after_max_burn_in_is_ramped_once_it_plateaus():
+    """The relative-strand grammar's shape: at chance for 55 epochs, then learning (measured, 40-batch epochs)."""
+    curve = [0.5 + 0.01 * ((e * 7) % 3 - 1) for e in range(55)]
+    curve += [0.61, 0.64, 0.76, 0.76, 0.82, 0.82, 0.84, 0.84, 0.85, 0.855, 0.866, 0.869, 0.877, 0.882] + [0.882] * 60
+    ctrl = controller(max_burn_in=30)
+    steps = drive(ctrl, curve)
+    assert events(ctrl, "ramp_deferred")[0]["epoch"] == 29
+    assert events(ctrl, "learned")[0]["epoch"] == 55
+    (started,) = events(ctrl, "ramp_started")
+    # last improvement > plateau_delta (0.005) at 67 (0.877 after 0.866); five epochs without one -> ramp from 73
+    assert (started["reason"], started["first_epoch"]) == ("plateau", 73)
+    assert all(w["overlap"] == 0 for w, _ in steps[:73]) and steps[73][0]["overlap"] > 0
+    assert ctrl.outcome == "learned"
+
+
+def test_plateau_is_counted_from_the_epoch_the_model_learned():
+    """Measured on a spacing-only grammar: flat near 0.58 for 60 epochs, 0.60 at epoch 93; the ramp started in
+    that same epoch, before the model had learned anything more. Now it waits ramp_patience epochs."""
+    curve = [0.58] * 60 + [0.61] + [0.615] * 40
+    ctrl = controller(max_burn_in=30)
+    drive(ctrl, curve)
+    assert events(ctrl, "learned")[0]["epoch"] == 60
+    (started,) = events(ctrl, "ramp_started")
+    assert (started["reason"], started["epoch"], started["first_epoch"]) == ("plateau", 65, 66)
+
+
 def test_ramp_waits_for_learning_not_for_a_plateau_at_chance():
-    """A flat curve at chance is no plateau: only max_burn_in starts the ramp."""
+    """A flat curve below the learned bar is no plateau: the ramp waits for learning (19), then for its plateau."""
     ctrl = controller(ramp_patience=2, max_burn_in=20)
     drive(ctrl, [0.55] * 19 + [0.61] * 60)
-    assert first_ramped_epoch(ctrl) == 20 and events(ctrl, "ramp_started")[0]["reason"] == "max_burn_in"
+    assert first_ramped_epoch(ctrl) == 22 and events(ctrl, "ramp_started")[0]["reason"] == "plateau"
 
 
 # --------------------------------------------------------------------------- the collapse guard
@@ -193,10 +222,10 @@ def test_collapse_in_the_hold_keeps_the_cap_and_recovers():
     assert steps[31][1].restore and not steps[31][1].save_best
 
 
-def test_dead_filters_are_a_collapse_even_without_learning():
+def test_dead_filters_are_a_collapse_even_when_the_auroc_holds():
     ctrl = controller(max_burn_in=5, max_retries=0)
     acts = [1.0] * 5 + [0.5, 0.1, 5e-4] + [5e-4] * 50
-    steps = drive(ctrl, [0.5] * 60, activations=acts)
+    steps = drive(ctrl, [0.65] * 60, activations=acts)
     (collapse,) = events(ctrl, "collapse_detected")
     # 0.5 and 0.1 of the pre-ramp activation are not dead; 5e-4 < 1e-3 x 1.0 is
     assert (collapse["epoch"], collapse["reason"], collapse["valid_filter_activation"]) == (7, "dead_filters", 5e-4)
@@ -213,12 +242,13 @@ def test_guard_rules_can_be_turned_off_and_nan_is_no_collapse():
 
 
 def test_chance_rule_needs_a_pre_ramp_best_well_above_chance():
-    # learned by the plateau rule's margin is not needed: 0.55 >= 0.5 + 2 x 0.02 guards a ramp started at max_burn_in
-    ctrl = controller(max_burn_in=4, max_retries=0)
+    # 0.55 >= 0.5 + 2 x 0.02 guards a ramp (learned at a low ramp_min_gain, started at max_burn_in)
+    ctrl = controller(max_burn_in=4, max_retries=0, ramp_min_gain=0.05)
     drive(ctrl, [0.55] * 4 + [0.51] * 10)
     assert events(ctrl, "collapse_detected")[0]["epoch"] == 4
-    ctrl = controller(max_burn_in=4, max_retries=0)
+    ctrl = controller(max_burn_in=4, max_retries=0, ramp_min_gain=0.03)
     drive(ctrl, [0.53] * 5 + [0.51] * 60)
+    assert events(ctrl, "ramp_started")[0]["first_epoch"] == 4
     assert events(ctrl, "collapse_detected") == []
 
 
@@ -245,11 +275,19 @@ def test_patience_counts_only_once_the_model_has_learned():
     assert all(w == UNREGULARIZED for w, _ in steps) and events(ctrl, "ramp_started") == []
 
 
-def test_a_model_on_its_plateau_runs_the_planned_epochs():
-    ctrl = controller(UNREGULARIZED, epochs=40, patience=5)
+def test_a_baseline_at_chance_trains_to_the_cap_and_a_learned_one_stops_on_its_plateau():
+    # budget by convergence: no fixed count cuts off a model that has not started to learn
+    ctrl = controller(UNREGULARIZED, epochs=40, patience=5, max_epochs=70)
     steps = drive(ctrl, [0.5] * 100, [0.693] * 100)
-    assert len(steps) == 40 and events(ctrl, "stopped_early") == [] and ctrl.outcome == "never learned"
-    assert steps[-1][1].keep == "best" and ctrl.best_epoch == 39
+    assert len(steps) == 70 and events(ctrl, "stopped_early") == [] and ctrl.outcome == "never learned"
+    assert steps[-1][1].keep == "best" and ctrl.best_epoch == 69
+    # learned at 50, loss improving to 59, then flat: five stale epochs stop it at 64 (not at `epochs`)
+    curve = [0.5] * 50 + [0.8] * 50
+    losses = [0.693] * 50 + [0.6 - 0.01 * i for i in range(10)] + [0.51] * 40
+    ctrl = controller(UNREGULARIZED, epochs=40, patience=5, max_epochs=120)
+    steps = drive(ctrl, curve, losses)
+    (stopped,) = events(ctrl, "stopped_early")
+    assert stopped["epoch"] == 64 and len(steps) == 65 and ctrl.outcome == "learned" and ctrl.best_epoch == 64
 
 
 def test_regularized_patience_counts_from_the_final_weight():
@@ -262,8 +300,8 @@ def test_regularized_patience_counts_from_the_final_weight():
 
 
 def test_hard_cap_ends_a_late_ramp():
-    ctrl = controller(max_epochs=50)
-    steps = drive(ctrl, [0.5] * 100)
+    ctrl = controller(max_epochs=50, ramp_patience=45)
+    steps = drive(ctrl, [0.8] * 100)
     assert first_ramped_epoch(ctrl) == 30 and len(steps) == 50
     (cap,) = events(ctrl, "hard_cap_reached")
     assert cap == {"event": "hard_cap_reached", "epoch": 49, "max_epochs": 50, "planned_end": 60}
@@ -271,13 +309,14 @@ def test_hard_cap_ends_a_late_ramp():
 
 
 def test_constant_and_list_weights_under_the_adaptive_schedule():
-    ctrl = controller({"overlap": 2.0, "l1": 0.0, "att_entropy": 0.0}, epochs=5)
+    ctrl = controller({"overlap": 2.0, "l1": 0.0, "att_entropy": 0.0}, epochs=5, patience=3)
     steps = drive(ctrl, [0.8] * 10)
-    assert not ctrl.regularized and all(w["overlap"] == 2.0 for w, _ in steps) and len(steps) == 5
+    assert not ctrl.regularized and all(w["overlap"] == 2.0 for w, _ in steps) and len(steps) == 4
     with pytest.raises(ValueError, match="overlap: the adaptive schedule takes a number or a schedule dict"):
         controller({"overlap": [0.0, 1.0]})
     with pytest.raises(ValueError, match=r"epochs \(200\) must be <= adaptive.max_epochs \(120\)"):
-        controller(epochs=200)
+        controller(epochs=200, max_epochs=120)
+    assert controller(epochs=200).max_epochs == 800  # None: four times the planned epochs
 
 
 # --------------------------------------------------------------------------- TrainConfig
@@ -285,9 +324,8 @@ def test_constant_and_list_weights_under_the_adaptive_schedule():
 
 def test_train_config_schedule_defaults_and_roundtrip():
     cfg = TrainConfig()
-    assert (cfg.schedule, cfg.adaptive) == ("paper", None)
-    cfg = TrainConfig(schedule="adaptive")
-    assert cfg.adaptive == ADAPTIVE_DEFAULTS  # the full settings are stored
+    assert (cfg.schedule, cfg.adaptive) == ("adaptive", ADAPTIVE_DEFAULTS)  # the full settings are stored
+    assert TrainConfig(schedule="paper").adaptive is None
     partial = TrainConfig.from_dict({"schedule": "adaptive", "adaptive": {"max_burn_in": 12}})
     assert partial.adaptive == {**ADAPTIVE_DEFAULTS, "max_burn_in": 12}
     assert TrainConfig.from_dict(partial.to_dict()) == partial
@@ -297,13 +335,15 @@ def test_train_config_schedule_defaults_and_roundtrip():
 @pytest.mark.parametrize("kwargs,message", [
     ({"schedule": "Adaptive"}, r"TrainConfig.schedule must be one of \['paper', 'adaptive'\], got 'Adaptive'"),
     ({"schedule": None}, r"TrainConfig.schedule must be one of"),
-    ({"adaptive": {"max_burn_in": 3}}, r"TrainConfig.adaptive is read only with schedule 'adaptive'"),
+    ({"schedule": "paper", "adaptive": {"max_burn_in": 3}}, r"TrainConfig.adaptive is read only with schedule 'adaptive'"),
+    ({"select_from_epoch": 5}, r"select_from_epoch must be None with schedule 'adaptive' \(the default;.*set schedule: paper"),
     ({"schedule": "adaptive", "adaptive": {"ramp_patiense": 3}},
      r"TrainConfig.adaptive: unknown key\(s\) \['ramp_patiense'\]; valid keys"),
     ({"schedule": "adaptive", "adaptive": "fast"}, r"TrainConfig.adaptive must be a dict"),
     ({"schedule": "adaptive", "adaptive": {"max_retries": 1.5}},
      r"TrainConfig.adaptive.max_retries must be an int >= 0, got 1.5"),
-    ({"schedule": "adaptive", "epochs": 200}, r"TrainConfig.adaptive.max_epochs must be >= TrainConfig.epochs \(200\)"),
+    ({"schedule": "adaptive", "epochs": 200, "adaptive": {"max_epochs": 120}},
+     r"TrainConfig.adaptive.max_epochs must be >= TrainConfig.epochs \(200\)"),
     ({"schedule": "adaptive", "select_from_epoch": 5}, r"TrainConfig.select_from_epoch must be None with schedule"),
     ({"schedule": "adaptive", "overlap_weight": [0.0, 1.0]},
      r"TrainConfig.overlap_weight must be a number or a schedule dict with schedule 'adaptive'"),
@@ -329,25 +369,39 @@ SHORT_RAMP = {"burn_in": 1, "start_exp": 0.0, "end_exp": 1.0, "steps": 2, "hold"
 @pytest.mark.parametrize("name,weights", [("argminn", {"overlap_weight": SHORT_RAMP,
                                                        "l1_weight": {**SHORT_RAMP, "start_exp": -3, "end_exp": -2}}),
                                           ("cnn", {"patience": 1})])
-def test_default_schedule_is_the_paper_schedule_bit_for_bit(tiny_dataset, name, weights):
-    """No ``schedule`` key and ``schedule: paper`` train the same weights and history, and the history holds
-    the keys it always held (the paper path reads no adaptive setting and records no event)."""
+def test_default_is_adaptive_and_paper_follows_its_weights(tiny_dataset, name, weights):
+    """No ``schedule`` key trains exactly as ``schedule: adaptive``; ``schedule: paper`` follows each weight's own
+    spec epoch by epoch for the fixed epoch count, reads no adaptive setting and records no event."""
     cfg = {**TINY, "epochs": 3, **weights}
-    runs = [fit(build_model(name, {}, 100), tiny_dataset, TrainConfig.from_dict(c), seed=3)
-            for c in (cfg, {**cfg, "schedule": "paper"})]
-    for (k, a), b in zip(runs[0].model.state_dict().items(), runs[1].model.state_dict().values()):
+    default, adaptive, paper = (fit(build_model(name, {}, 100), tiny_dataset, TrainConfig.from_dict(c), seed=3)
+                                for c in (cfg, {**cfg, "schedule": "adaptive"}, {**cfg, "schedule": "paper"}))
+    for (k, a), b in zip(default.model.state_dict().items(), adaptive.model.state_dict().values()):
         assert torch.equal(a, b), k
-    assert _strip_times(runs[0].history) == _strip_times(runs[1].history)
-    assert runs[0].best_epoch == runs[1].best_epoch and runs[0].test_metrics == runs[1].test_metrics
-    for r in runs:
-        for e in r.history:  # the loss terms in use that epoch, and nothing else new
-            assert set(e) - {"train_overlap", "train_l1"} == LEGACY_KEYS, set(e) ^ LEGACY_KEYS
-        assert r.events == [] and r.outcome is None
+    assert _strip_times(default.history) == _strip_times(adaptive.history) and default.events == adaptive.events
+    for e in paper.history:  # the loss terms in use that epoch, and nothing else new
+        assert set(e) - {"train_overlap", "train_l1"} == LEGACY_KEYS, set(e) ^ LEGACY_KEYS
+    assert paper.events == [] and paper.outcome is None and default.outcome is not None
     if name == "argminn":
-        assert [e["weight_overlap"] for e in runs[0].history] == [0.0, 1.0, 10.0]
+        assert [e["weight_overlap"] for e in paper.history] == [0.0, 1.0, 10.0]
+    else:
+        assert len(paper.history) <= 3
 
 
-def test_adaptive_fit_records_events_readers_can_take(tiny_dataset):
+@pytest.fixture
+def learned_at_once(monkeypatch):
+    """The trainer's validation reports auROC 0.9 (its loss unchanged), so a few-batch fit has "learned" and its
+    ramp follows the rules; when the ramp starts is tested on hand-made curves above."""
+    import models.train as train_module
+
+    real = train_module.evaluate
+
+    def evaluate(*args, **kwargs):
+        return {**real(*args, **kwargs), "auroc": 0.9}
+
+    monkeypatch.setattr(train_module, "evaluate", evaluate)
+
+
+def test_adaptive_fit_records_events_readers_can_take(tiny_dataset, learned_at_once):
     cfg = TrainConfig(**{**TINY, "epochs": 3, "patience": 2}, schedule="adaptive", overlap_weight=SHORT_RAMP,
                       l1_weight=0.0,
                       adaptive={"max_burn_in": 2, "max_epochs": 6, "collapse_margin": 0.0, "dead_fraction": 0.0})
@@ -367,7 +421,7 @@ def test_adaptive_fit_records_events_readers_can_take(tiny_dataset):
     assert len(kept) == 1 and kept.iloc[-1]["epoch"] == r.best_epoch and not math.isnan(kept.iloc[-1]["valid_auroc"])
 
 
-def test_giving_up_returns_the_pre_ramp_best_weights(tiny_dataset, monkeypatch):
+def test_giving_up_returns_the_pre_ramp_best_weights(tiny_dataset, monkeypatch, learned_at_once):
     """A collapse on the first ramped epoch with no retry left: the model returned is the best unregularized
     one, the very weights a fit without regularizers over the burn-in epochs selects."""
     monkeypatch.setattr(AdaptiveController, "collapse_reason", lambda self, auroc, act: "chance")
@@ -377,13 +431,13 @@ def test_giving_up_returns_the_pre_ramp_best_weights(tiny_dataset, monkeypatch):
     assert [e["event"] for e in r.events][-2:] == ["collapse_detected", "gave_up"]
     assert r.outcome == "collapsed, not recovered" and len(r.history) == 4 and r.best_epoch <= 2
     plain = fit(build_model("argminn", {}, 100), tiny_dataset,
-                TrainConfig(**{**TINY, "epochs": 3}, overlap_weight=0.0, l1_weight=0.0), seed=1)
+                TrainConfig(**{**TINY, "epochs": 3}, overlap_weight=0.0, l1_weight=0.0, schedule="paper"), seed=1)
     assert r.best_epoch == plain.best_epoch
     for (k, a), b in zip(r.model.state_dict().items(), plain.model.state_dict().values()):
         assert torch.equal(a, b), k
 
 
-def test_retry_after_a_collapse_starts_from_the_snapshot(tiny_dataset, monkeypatch):
+def test_retry_after_a_collapse_starts_from_the_snapshot(tiny_dataset, monkeypatch, learned_at_once):
     calls = []
 
     def collapse_once(self, auroc, act):
