@@ -20,7 +20,12 @@ from .suite import SuiteError
 
 log = logging.getLogger("bench")
 
-METRIC_FAMILIES = ("prediction", "motifs", "instances", "attributions", "agreement", "syntax")
+METRIC_FAMILIES = ("prediction", "motifs", "instances", "attributions", "agreement", "syntax", "faithfulness")
+#: the families a suite without ``metrics:`` scores: all but ``faithfulness``, whose checks against the model
+#: (deletion curves per attribution route; DeepLiftSHAP on the reverse complement and on a randomized model)
+#: cost about one more DeepLiftSHAP run per route and cell (measured: 9-25 s per route, 25-150 s per cell on
+#: 200 sequences of 500 bp); list it to run them
+DEFAULT_METRIC_FAMILIES = tuple(f for f in METRIC_FAMILIES if f != "faithfulness")
 
 
 # --------------------------------------------------------------------------- validation
@@ -62,7 +67,7 @@ def check_method(component, where: str):
 
 def check_metrics(metrics) -> list[str]:
     if metrics is None:
-        return list(METRIC_FAMILIES)
+        return list(DEFAULT_METRIC_FAMILIES)
     for i, m in enumerate(metrics):
         if m not in METRIC_FAMILIES:
             raise SuiteError(f"metrics[{i}]: unknown metric family {m!r}; families are {list(METRIC_FAMILIES)}."
@@ -95,7 +100,8 @@ def describe(what: str = "all") -> str:
             req = f" [needs {', '.join(m.requires)}]" if getattr(m, "requires", None) else ""
             lines.append(f"  {name}{req}: " + ", ".join(f"{k}={v!r}" for k, v in m.defaults().items()))
     if what in ("metrics", "all"):
-        lines.append("metric families: " + ", ".join(METRIC_FAMILIES))
+        lines.append("metric families: " + ", ".join(METRIC_FAMILIES)
+                     + " (without metrics: in a suite, all but faithfulness)")
     return "\n".join(lines)
 
 
@@ -258,11 +264,14 @@ def load_interpretation(entry: Path):
 # --------------------------------------------------------------------------- scoring
 
 
-def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics: list, method_name: str) -> dict:
-    """Score one method's interpretation against the truth of the interpreted sequences."""
+def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics: list, method_name: str,
+                         trained: Trained | None = None, seed: int = 0) -> dict:
+    """Score one method's interpretation against the truth of the interpreted sequences (and, with the
+    ``faithfulness`` family, against the model it explains)."""
     from . import scoring
 
-    return scoring.score_interpretation(interp, ds, truth, x, metrics, method_name=method_name)
+    return scoring.score_interpretation(interp, ds, truth, x, metrics, method_name=method_name,
+                                        model=None if trained is None else trained.model, seed=seed)
 
 
 def score_cross_method(interps: dict, ds, truth, x, metrics: list, trained: Trained, seed: int,

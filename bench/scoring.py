@@ -68,7 +68,7 @@ def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics
     """One method's interpretation against the truth of the interpreted sequences.
 
     With ``model`` (the trained model the interpretation explains) the attribution maps are also
-    checked against the model itself: deletion curves (``attributions/deletion_*``), with
+    checked against the model itself, with the ``faithfulness`` family: deletion curves (``faithfulness/deletion_*``), with
     references drawn from ``seed``.
     """
     from . import metrics as M
@@ -122,9 +122,9 @@ def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics
         out["attributions/n_sites_scored"] = float(n_sites)
         paired["site_cosine_sum"] = site_parts["site_cosine_sum"].to_numpy(np.float64)
         paired["n_sites"] = site_parts["n_sites"].to_numpy(np.float64)
-        if model is not None:
+        if model is not None and "faithfulness" in metrics:
             faithful, deletion = _deletion(model, x, interp.attributions, truth, seed)
-            out.update({f"attributions/{k}": v for k, v in faithful.items()})
+            out.update({f"faithfulness/{k}": v for k, v in faithful.items()})
             for col in ("area", "area_random", "scale"):
                 paired[f"deletion_{col}"] = deletion[col].to_numpy(np.float64)
         out["per_sequence/attributions"] = (float(len(paired)), _components_detail(paired))
@@ -207,7 +207,7 @@ def score_cross_method(interps: dict, ds, truth, x, metrics: list, model=None, s
     from . import metrics as M
 
     out = {}
-    if "agreement" not in metrics:
+    if "agreement" not in metrics and "faithfulness" not in metrics:
         return out
     by_name = {}
     for label, interp in interps.items():
@@ -215,7 +215,7 @@ def score_cross_method(interps: dict, ds, truth, x, metrics: list, model=None, s
     a, b = by_name.get("deeplift_shap"), by_name.get("integrated_gradients")
     if a is None or a.attributions is None:
         return out
-    if b is not None and b.attributions is not None:
+    if b is not None and b.attributions is not None and "agreement" in metrics:
         scores = M.sign_agreement(a.attributions, b.attributions, truth)
         out.update({f"agreement/dls_vs_ig_{k}": v for k, v in scores.items()})
         if model is not None:
@@ -226,7 +226,7 @@ def score_cross_method(interps: dict, ds, truth, x, metrics: list, model=None, s
             null = M.sign_agreement(a.attributions, redrawn, truth)
             out.update({f"agreement/dls_vs_dls_redrawn_{k}": v for k, v in null.items()
                         if k in NULL_AGREEMENT})
-    if model is not None:
+    if model is not None and "faithfulness" in metrics:
         out.update(_model_checks(model, a.attributions, x, truth, seed, null_references))
     return out
 
@@ -268,11 +268,11 @@ def _model_checks(model, attr, x, truth, seed: int, n_references: int) -> dict:
     out["agreement/dls_vs_dls_redrawn_jaccard_mean"] = stab["jaccard_mean"]
     rc = rc_attribution_consistency(model, xf, dls, truth, references=refs,
                                     predict=lambda b: models.predict(model, b), attr=redrawn)
-    out.update({f"agreement/dls_rc_{k}": rc[k] for k in ("cosine", "spearman", "cosine_instance_mean")})
-    out["agreement/rc_logit_pearson"] = rc["logit_pearson"]
-    out["agreement/rc_logit_mean_abs_difference"] = rc["logit_mean_abs_difference"]
+    out.update({f"faithfulness/dls_rc_{k}": rc[k] for k in ("cosine", "spearman", "cosine_instance_mean")})
+    out["faithfulness/rc_logit_pearson"] = rc["logit_pearson"]
+    out["faithfulness/rc_logit_mean_abs_difference"] = rc["logit_mean_abs_difference"]
     rand = randomization_check(model, xf, dls, seed=seed, references=refs, attr=redrawn)
-    out.update({f"agreement/dls_vs_randomized_model_{k}": rand[k] for k in ("spearman", "spearman_abs", "cosine")})
+    out.update({f"faithfulness/dls_vs_randomized_model_{k}": rand[k] for k in ("spearman", "spearman_abs", "cosine")})
     return out
 
 

@@ -54,23 +54,26 @@ def test_interpretation_keeps_old_keys_and_adds_the_new(cell):
     # blind naming: the planted JASPAR motif names itself at every level
     for level in ("matrix", "tf", "family"):
         assert out[f"motifs/naming_recall_{level}"] == 1.0 and out[f"motifs/naming_precision_{level}"] == 1.0
-    assert "attributions/deletion_auc" not in out  # needs the model
+    assert "faithfulness/deletion_auc" not in out  # needs the model and the faithfulness family
 
 
 def test_interpretation_with_the_model_adds_deletion_and_is_deterministic(cell):
     ds, model, x, truth, interp = cell
-    a = scoring.score_interpretation(interp, ds, truth, x, ["attributions"], model=model, seed=3)
-    b = scoring.score_interpretation(interp, ds, truth, x, ["attributions"], model=model, seed=3)
+    a = scoring.score_interpretation(interp, ds, truth, x, ["attributions", "faithfulness"], model=model, seed=3)
+    b = scoring.score_interpretation(interp, ds, truth, x, ["attributions", "faithfulness"], model=model, seed=3)
     assert a == b
     n_planted = int(truth.loc[truth.functional, "seq"].nunique())
-    assert a["attributions/deletion_n_sequences"] == n_planted
+    assert a["faithfulness/deletion_n_sequences"] == n_planted
     for k in ("deletion_auc", "deletion_auc_random", "deletion_gain"):
-        assert np.isfinite(a[f"attributions/{k}"])
+        assert np.isfinite(a[f"faithfulness/{k}"])
     detail = json.loads(a["per_sequence/attributions"][1])
     assert sum(v != 0 for v in detail["deletion_scale"]) <= n_planted
     scale = sum(detail["deletion_scale"])
     # (the components are written with 5 decimals; this untrained model moves its logit by ~1e-3)
-    assert sum(detail["deletion_area"]) / scale == pytest.approx(a["attributions/deletion_auc"], rel=0.01)
+    assert sum(detail["deletion_area"]) / scale == pytest.approx(a["faithfulness/deletion_auc"], rel=0.01)
+
+
+BOTH = ["agreement", "faithfulness"]
 
 
 def test_cross_method_keeps_old_keys_and_adds_model_checks(cell, monkeypatch):
@@ -78,30 +81,35 @@ def test_cross_method_keeps_old_keys_and_adds_model_checks(cell, monkeypatch):
     ig_act, _, _ = attribute(model, x, "integrated_gradients", n_references=2, seed=0, n_steps=5)
     interps = {"deeplift_shap": interp,
                "integrated_gradients": Interpretation(attributions=ig_act, details={"method": "integrated_gradients"})}
-    out = scoring.score_cross_method(interps, ds, truth, x, ["agreement"], model=model, seed=1, null_references=2)
+    out = scoring.score_cross_method(interps, ds, truth, x, BOTH, model=model, seed=1, null_references=2)
     assert "agreement/dls_vs_ig_spearman" in out and "agreement/dls_vs_dls_redrawn_spearman" in out
     new = ["dls_vs_dls_redrawn_map_cosine_mean", "dls_vs_dls_redrawn_jaccard_mean", "dls_rc_cosine", "dls_rc_spearman",
            "dls_rc_cosine_instance_mean", "rc_logit_pearson", "rc_logit_mean_abs_difference",
            "dls_vs_randomized_model_spearman", "dls_vs_randomized_model_spearman_abs", "dls_vs_randomized_model_cosine"]
+    new = [f"{'agreement' if k.startswith('dls_vs_dls') else 'faithfulness'}/{k}" for k in new]
     for k in new:
-        assert np.isfinite(out[f"agreement/{k}"]), k
+        assert np.isfinite(out[k]), k
         if "mean_abs" not in k:
-            assert -1 - 1e-9 <= out[f"agreement/{k}"] <= 1 + 1e-9
-    assert out == scoring.score_cross_method(interps, ds, truth, x, ["agreement"], model=model, seed=1,
+            assert -1 - 1e-9 <= out[k] <= 1 + 1e-9
+    assert out == scoring.score_cross_method(interps, ds, truth, x, BOTH, model=model, seed=1,
                                              null_references=2)
     # without IG the model checks still run; without the model only DLS-vs-IG is left
-    alone = scoring.score_cross_method({"deeplift_shap": interp}, ds, truth, x, ["agreement"], model=model, seed=1,
+    alone = scoring.score_cross_method({"deeplift_shap": interp}, ds, truth, x, BOTH, model=model, seed=1,
                                        null_references=2)
-    assert {f"agreement/{k}" for k in new} == set(alone)
-    assert not any(k.startswith("agreement/dls_rc") for k in
-                   scoring.score_cross_method(interps, ds, truth, x, ["agreement"], seed=1, null_references=2))
+    assert set(new) == set(alone)
+    assert not any(k.startswith("faithfulness/") for k in
+                   scoring.score_cross_method(interps, ds, truth, x, BOTH, seed=1, null_references=2))
+    # without the faithfulness family (a suite's default) the model checks do not run
+    assert not any(k.startswith("faithfulness/") for k in
+                   scoring.score_cross_method(interps, ds, truth, x, ["agreement"], model=model, seed=1,
+                                              null_references=2))
     # more sequences than the cap: a seeded sample is read
     monkeypatch.setattr(scoring, "MODEL_CHECK_MAX_SEQUENCES", 10)
-    capped = scoring.score_cross_method({"deeplift_shap": interp}, ds, truth, x, ["agreement"], model=model, seed=1,
+    capped = scoring.score_cross_method({"deeplift_shap": interp}, ds, truth, x, BOTH, model=model, seed=1,
                                         null_references=2)
-    assert set(capped) == set(alone) and np.isfinite(capped["agreement/dls_rc_cosine"])
-    small = scoring.score_interpretation(interp, ds, truth, x, ["attributions"], model=model, seed=3)
-    assert small["attributions/deletion_n_sequences"] <= 10
+    assert set(capped) == set(alone) and np.isfinite(capped["faithfulness/dls_rc_cosine"])
+    small = scoring.score_interpretation(interp, ds, truth, x, ["attributions", "faithfulness"], model=model, seed=3)
+    assert small["faithfulness/deletion_n_sequences"] <= 10
 
 
 def test_seed_stability_and_rc_instance_scorers(cell):
