@@ -222,10 +222,15 @@ def test_collapse_in_the_hold_keeps_the_cap_and_recovers():
     assert steps[31][1].restore and not steps[31][1].save_best
 
 
-def test_dead_filters_are_a_collapse_even_when_the_auroc_holds():
-    ctrl = controller(max_burn_in=5, max_retries=0)
+def test_dead_filters_are_a_collapse_once_the_auroc_lost_half_its_gain():
     acts = [1.0] * 5 + [0.5, 0.1, 5e-4] + [5e-4] * 50
-    steps = drive(ctrl, [0.65] * 60, activations=acts)
+    # the auROC holds (the quick suite's ARGMINN: activations at 2.4e-4 of the ramp start's, auROC 0.934): no collapse
+    ctrl = controller(max_burn_in=5, max_retries=0)
+    drive(ctrl, [0.9] * 60, activations=acts)
+    assert events(ctrl, "collapse_detected") == []
+    # halfway from chance to the pre-ramp best is 0.7: 0.68 with dead filters is a collapse
+    ctrl = controller(max_burn_in=5, max_retries=0)
+    steps = drive(ctrl, [0.9] * 5 + [0.68] * 55, activations=acts)
     (collapse,) = events(ctrl, "collapse_detected")
     # 0.5 and 0.1 of the pre-ramp activation are not dead; 5e-4 < 1e-3 x 1.0 is
     assert (collapse["epoch"], collapse["reason"], collapse["valid_filter_activation"]) == (7, "dead_filters", 5e-4)
@@ -546,3 +551,20 @@ def test_adaptive_schedule_learns_where_the_paper_schedule_collapses():
     assert adaptive.outcome in ("learned", "recovered"), summary
     started = [e for e in adaptive.events if e["event"] == "ramp_started"]
     assert started and started[0]["first_epoch"] > 10, summary
+
+
+def test_selection_starts_when_the_model_learns():
+    """Measured on the quick suite's CNN: validation loss rose from 0.71 (epoch 0) while auROC rose to 0.71;
+    the lowest loss was the untrained epoch 0, and it was kept. Selection now starts at the learned epoch."""
+    curve = [0.45, 0.45, 0.5, 0.55, 0.61, 0.65, 0.7, 0.71, 0.71, 0.71, 0.71]
+    losses = [0.71, 0.72, 0.75, 0.8, 0.88, 0.86, 0.80, 0.82, 0.83, 0.84, 0.85]
+    ctrl = controller(UNREGULARIZED, epochs=10, patience=3)
+    steps = drive(ctrl, curve, losses)
+    assert events(ctrl, "learned")[0]["epoch"] == 4
+    assert ctrl.best_epoch == 6 and steps[-1][1].stop and steps[-1][1].keep == "best"
+    assert [d.save_best for _, d in steps[:4]] == [True, False, False, False]  # kept at chance, then dropped
+    assert events(ctrl, "stopped_early")[0]["epoch"] == 9
+    # the give-up copy of a regularized model: the best unregularized epoch once it learned
+    ctrl = controller(ramp_patience=2)
+    drive(ctrl, [0.45, 0.5, 0.65, 0.7, 0.7, 0.7] + [0.5] * 20, [0.70, 0.70, 0.8, 0.75, 0.76, 0.77] + [0.7] * 20)
+    assert ctrl.pre_best_epoch == 3
