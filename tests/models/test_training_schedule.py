@@ -1,4 +1,4 @@
-"""The regularizer schedules of ``fit``: the paper's (default, unchanged) and the opt-in adaptive one.
+"""The regularizer schedules of ``fit``: the adaptive one (the default) and the paper's (``schedule: paper``).
 
 The adaptive schedule's decisions are driven directly here (``AdaptiveController`` on hand-made validation
 curves); the fits are a few batches each. The slow test trains ARGMINN on a grammar the paper schedule
@@ -508,49 +508,35 @@ def test_snapshot_restores_model_and_optimizer_without_aliasing():
 # --------------------------------------------------------------------------- slow: where the paper schedule collapses
 
 
-def _chain(strand_a, strand_b):
-    return [{"motif": "A", "orientation": strand_a},
-            {"motif": "B", "orientation": strand_b, "gap": {"min": 2, "max": 10}}]
-
-
-#: the issue's strand grammar: SPI1 and TEAD4 in both classes, a few bp apart in either order; the only class
-#: difference is their relative strand (same strand: positive; opposite strands: negative)
-RELATIVE_STRAND_SPEC = {
-    "name": "relative_strand", "length": 200, "background": {"gc": 0.5}, "reject_matches": False,
-    "motifs": {"A": {"jaspar": "MA0080.7"}, "B": {"jaspar": "MA0809.3"}},
-    "classes": [
-        {"name": "same_strand", "label": 1, "fraction": 0.5, "configs": [
-            {"name": "plus_plus", "motifs": _chain("+", "+"), "order": "random", "position": {"mode": "uniform"}},
-            {"name": "minus_minus", "motifs": _chain("-", "-"), "order": "random", "position": {"mode": "uniform"}}]},
-        {"name": "opposite_strands", "label": 0, "fraction": 0.5, "configs": [
-            {"name": "plus_minus", "motifs": _chain("+", "-"), "order": "random", "position": {"mode": "uniform"}},
-            {"name": "minus_plus", "motifs": _chain("-", "+"), "order": "random", "position": {"mode": "uniform"}}]},
-    ],
-}
+#: the default suite's ARGMINN training (25 x 40 batches, a 10-epoch burn-in then a 10-epoch ramp to 1e5)
+SUITE_ARGMINN = {"epochs": 25, "batches_per_epoch": 40, "patience": 10, "progress": False,
+                 "overlap_weight": {"burn_in": 10, "start_exp": 0.5, "end_exp": 5, "steps": 10, "hold": 5},
+                 "l1_weight": {"burn_in": 10, "start_exp": -3, "end_exp": -2, "steps": 10, "hold": 5}}
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "not reproduced at this size: run on 2026-12-01 (509 s), the paper schedule did not collapse on this grammar "
-    "(test auROC 0.969) and the adaptive one reached 0.951 after two detected collapses and restores (ramp from "
-    "epoch 15, collapses at 34 and 78); a grammar small enough for a test on which the fixed burn-in collapses "
-    "ARGMINN is still to be found"))
 def test_adaptive_schedule_learns_where_the_paper_schedule_collapses():
-    """ARGMINN with the paper's defaults on the relative-strand grammar: the fixed 10-epoch burn-in ends before
-    the model has learned and the ramp drives it to a constant output; the adaptive schedule waits for it
-    to learn and keeps what it learned. Training settings are the defaults (40 x 100 batches of 128)."""
-    ds = simulations.simulate(RELATIVE_STRAND_SPEC, n=4000, seed=0)
-    runs = {schedule: fit(build_model("argminn", {}, ds.length), ds, TrainConfig(progress=False, schedule=schedule),
-                          seed=0)
+    """ARGMINN on the relative-strand preset (FOXA1 and SOX2 on a Markov background; likelihood-ratio ceiling
+    0.995) at the default suite's budget: the fixed burn-in ends long before the model leaves chance (about
+    epoch 55) and the ramp holds it at a constant output; the adaptive schedule waits for it to learn.
+    Measured 2026-12-02 (12,000 sequences, seed 0): paper 0.500; adaptive 0.894, learned at 55, ramp from 74.
+    About 5 minutes on 2 idle cores."""
+    ds = simulations.simulate(simulations.load_preset("foxa1_sox2_relative_strand"), n=12000, seed=0)
+    runs = {schedule: fit(build_model("argminn", {}, ds.length, seed=0), ds,
+                          TrainConfig.from_dict({**SUITE_ARGMINN, "schedule": schedule}), seed=0)
             for schedule in ("paper", "adaptive")}
     paper, adaptive = runs["paper"], runs["adaptive"]
     summary = {k: (r.test_metrics["auroc"], r.outcome, [(e["event"], e["epoch"]) for e in r.events])
                for k, r in runs.items()}
-    assert abs(paper.test_metrics["auroc"] - 0.5) < 0.05, summary
-    assert adaptive.test_metrics["auroc"] > 0.7, summary
+    assert abs(paper.test_metrics["auroc"] - 0.5) < 0.02, summary
+    from models.health import training_health
+
+    assert training_health(paper.history)["status"] in ("collapsed, not recovered", "never learned"), summary
+    assert adaptive.test_metrics["auroc"] > 0.8, summary
     assert adaptive.outcome in ("learned", "recovered"), summary
     started = [e for e in adaptive.events if e["event"] == "ramp_started"]
-    assert started and started[0]["first_epoch"] > 10, summary
+    learned = [e for e in adaptive.events if e["event"] == "learned"]
+    assert started and learned and started[0]["first_epoch"] > learned[0]["epoch"] > 10, summary
 
 
 def test_selection_starts_when_the_model_learns():
