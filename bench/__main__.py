@@ -114,7 +114,8 @@ def _cmd_ceiling(args) -> int:
 
 
 def _load_suite_or_exit(path):
-    from .suite import SuiteError, load_suite
+    from .errors import SuiteError
+    from .suite import load_suite
 
     try:
         return load_suite(path)
@@ -171,7 +172,7 @@ def _cmd_run(args) -> int:
     if (args.executor or _suite_executor_kind(args.suite)) == "local":
         prestart_local_workers()  # its imports overlap ours: loading the suite imports torch and the stages
     from .runner import run_suite
-    from .suite import SuiteError
+    from .errors import SuiteError
 
     suite = _load_suite_or_exit(args.suite)
     if suite is None:

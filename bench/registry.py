@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .suite import SuiteError
+from .errors import SuiteError
 
 log = logging.getLogger("bench")
 

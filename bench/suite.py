@@ -40,9 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from simulations.grammar import Int, format_validation_error, read_yaml_mapping
 
-
-class SuiteError(ValueError):
-    """A suite file is malformed; the message names the field and the valid alternatives."""
+from .errors import SuiteError  # noqa: F401  (re-exported: ``from bench.suite import SuiteError`` keeps working)
 
 
 class _Strict(BaseModel):
