@@ -30,7 +30,14 @@ VERDICT_METRICS = {
     "motifs/recall": (None, None, None, True),
     "motifs/n_redundant": (None, None, None, False),
     "attributions/auroc": ("per_sequence/attributions", {"auroc": 1.0}, {"defined": 1.0}, True),
+    # the field's positional measures (bench/metrics/attributions.py), as ratios of per-sequence sums
+    "attributions/mass_in_motifs": ("per_sequence/attributions", {"mass_in_motifs": 1.0}, {"mass_defined": 1.0}, True),
+    "attributions/pooled_topk_recall": ("per_sequence/attributions", {"topk_hits": 1.0}, {"n_planted": 1.0}, True),
+    "attributions/site_pfm_cosine": ("per_sequence/attributions", {"site_cosine_sum": 1.0}, {"n_sites": 1.0}, True),
 }
+#: the attribution measures every attribution pair is compared on
+ATTRIBUTION_METRICS = ("attributions/auroc", "attributions/mass_in_motifs", "attributions/pooled_topk_recall",
+                       "attributions/site_pfm_cosine")
 #: the comparisons the issue tracker and the README ask for (read-out vs DeepLiftSHAP + MoDISco)
 READOUT_METRICS = ("instances/f1", "instances/f1_identity", "instances/precision", "instances/recall",
                    "instances/paper_precision", "motifs/recall", "motifs/n_redundant")
@@ -175,6 +182,9 @@ def compare(df: pd.DataFrame, simulation: str, metric: str, route_a: tuple, rout
             ca, cb = a[s], b[s]
             if len(ca) != len(cb):  # not the same interpreted sequences: no paired comparison
                 return {**out, **empty, "verdict": "no data"}
+            if not all(c in ca and c in cb for c in (*num_w, *den_w)):
+                # results written before this measure's components were stored
+                return {**out, **empty, "verdict": "no data"}
             per_seed.append((sum(w * ca[c].to_numpy(float) for c, w in num_w.items()),
                              sum(w * ca[c].to_numpy(float) for c, w in den_w.items()),
                              sum(w * cb[c].to_numpy(float) for c, w in num_w.items()),
@@ -229,15 +239,15 @@ def planned_pairs(df: pd.DataFrame) -> list[tuple]:
         ig = g[g.method_name == "integrated_gradients"]
         for ra in dls[dls.model_name == "argminn"].itertuples():
             for rb in dls[dls.model_name != "argminn"].itertuples():
-                pairs.append((sim, "attributions/auroc", (ra.model, ra.method), (rb.model, rb.method)))
+                pairs += [(sim, m, (ra.model, ra.method), (rb.model, rb.method)) for m in ATTRIBUTION_METRICS]
         for ra in dls.itertuples():
             for rb in ig[ig.model == ra.model].itertuples():
-                pairs.append((sim, "attributions/auroc", (ra.model, ra.method), (rb.model, rb.method)))
+                pairs += [(sim, m, (ra.model, ra.method), (rb.model, rb.method)) for m in ATTRIBUTION_METRICS]
         newer = g[g.method_name.isin(ATTRIBUTION_VS_DLS)]
         for rb in dls.itertuples():
             for ra in newer[newer.model == rb.model].itertuples():
-                pairs.append((sim, "attributions/auroc", (ra.model, ra.method), (rb.model, rb.method)))
-        pairs += [(sim, "attributions/auroc", a, b) for a, b in _correction_pairs(g)]
+                pairs += [(sim, m, (ra.model, ra.method), (rb.model, rb.method)) for m in ATTRIBUTION_METRICS]
+        pairs += [(sim, m, a, b) for a, b in _correction_pairs(g) for m in ATTRIBUTION_METRICS]
         seqlets = g[g.method_name.isin(SEQLET_ROUTES)]
         for ra in readout.itertuples():
             for rb in seqlets.itertuples():

@@ -204,6 +204,13 @@ def test_new_routes_pairs(table, with_new_routes):
                                            (("argminn", "argminn_readout"), ("argminn", "seqlets_fdr"))}
     # the old pairs are all still there, in their order
     assert [p for p in pairs if p in set(old)] == old and len(old) > 0
+    # every attribution pair on the field's positional measures too; results without their components: no data
+    from bench.verdicts import ATTRIBUTION_METRICS
+
+    assert {m for _, m, a, b in pairs if (a, b) == (("cnn", "saliency"), ("cnn", "deeplift_shap"))} == set(
+        ATTRIBUTION_METRICS)
+    v = verdict_table(with_new_routes)
+    assert set(v[v.metric == "attributions/mass_in_motifs"].verdict) == {"no data"}
 
 
 def test_correction_verdict(with_new_routes):
