@@ -95,14 +95,20 @@ def describe(what: str = "all") -> str:
     if what in ("methods", "all"):
         from .methods import METHODS
 
-        lines.append("methods (params: name=default):")
+        lines.append("methods (produces; needs; params: name=default):")
         for name, m in sorted(METHODS.items()):
-            req = f" [needs {', '.join(m.requires)}]" if getattr(m, "requires", None) else ""
-            lines.append(f"  {name}{req}: " + ", ".join(f"{k}={v!r}" for k, v in m.defaults().items()))
+            lines.append(_describe_method(name, m))
     if what in ("metrics", "all"):
         lines.append("metric families: " + ", ".join(METRIC_FAMILIES)
                      + " (without metrics: in a suite, all but faithfulness)")
     return "\n".join(lines)
+
+
+def _describe_method(name: str, m) -> str:
+    rule = f", paper rule {m.quality_rule}" if m.quality_rule else ""
+    req = f" [needs {', '.join(m.requires)}]" if m.requires else ""
+    params = ", ".join(f"{k}={v!r}" for k, v in m.defaults().items())
+    return f"  {name} (produces {', '.join(m.produces)}{rule}){req}: {params}"
 
 
 # --------------------------------------------------------------------------- datasets

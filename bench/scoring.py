@@ -11,9 +11,6 @@ import json
 import numpy as np
 import pandas as pd
 
-# methods whose output is attributions only: they have no motifs or instances to score
-ATTRIBUTION_ONLY = {"deeplift_shap", "integrated_gradients", "captum_deeplift_shap", "shap_deep_explainer", "ism",
-                    "saliency", "gradient", "smoothgrad", "expected_gradients"}
 # Motifs are matched by Pearson correlation over aligned columns (best offset and strand, at least
 # max(4, min(W) - 2) columns overlapping, so an overhang of a few columns cannot match): a motif
 # scores 1 against itself however soft it is. The reference's cross-correlation does not (a soft PFM
@@ -63,9 +60,33 @@ DELETION_STEPS = 20
 MODEL_CHECK_MAX_SEQUENCES = 200
 
 
+def _declared_method(method, method_name: str):
+    """The :class:`~bench.methods.Method` whose output is scored: ``method`` itself, else the built-in
+    or loaded plug-in named ``method_name``; None for a name that is neither (a direct call)."""
+    if method is not None:
+        return method
+    if not method_name:
+        return None
+    from .plugins import find_method
+
+    return find_method(method_name)
+
+
+def _family_scored(method, family: str) -> bool:
+    """Does the method produce what ``family`` needs (``motifs``, ``instances``)? An undeclared method (a
+    direct call without a known name) is scored on whatever its interpretation holds."""
+    return True if method is None else method.scores(family)
+
+
 def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics: list,
-                         method_name: str = "", model=None, seed: int = 0) -> dict:
+                         method_name: str = "", model=None, seed: int = 0, method=None) -> dict:
     """One method's interpretation against the truth of the interpreted sequences.
+
+    Each family scores the interpretation only when the method declares what that family needs
+    (``Method.produces``, :data:`bench.methods.FAMILY_NEEDS`): an attribution-only route has no motifs
+    to score, so it gets no motif rows (rather than recall 0). ``method``: the
+    :class:`~bench.methods.Method` (else it is looked up by ``method_name``). The paper's own quality rule
+    is counted for a method that declares one (``Method.quality_rule``).
 
     With ``model`` (the trained model the interpretation explains) the attribution maps are also
     checked against the model itself, with the ``faithfulness`` family: deletion curves (``faithfulness/deletion_*``), with
@@ -77,28 +98,30 @@ def score_interpretation(interp, ds, truth: pd.DataFrame, x: np.ndarray, metrics
 
     out = {}
     true_motifs = functional_motifs(ds)
-    produces_motifs = method_name not in ATTRIBUTION_ONLY
-    if produces_motifs and "motifs" in metrics:
+    declared = _declared_method(method, method_name)
+    if _family_scored(declared, "motifs") and "motifs" in metrics:
         rec = M.motif_recovery(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD,
                                similarity=MOTIF_SIMILARITY)
         out.update({f"motifs/{k}": v for k, v in rec.items()})
         for threshold in MOTIF_SWEEP:
             swept = M.motif_recovery(interp.motifs, true_motifs, threshold=threshold, similarity=MOTIF_SIMILARITY)
             out[f"motifs/recall_at_{threshold:.2f}"] = swept["recall"]
-        if "argminn" in method_name or "modisco" in method_name:
+        rule = None if declared is None else declared.quality_rule
+        if rule is not None:
             # the paper's own (asymmetric) quality rule, for parity with its counts
-            rule = "argminn" if "argminn" in method_name else "modisco"
             paper = M.motif_recovery(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD,
                                      similarity=MOTIF_SIMILARITY, quality=rule)
             out["motifs/n_passing_paper_rule"] = paper["n_passing"]
         out.update({f"motifs/{k}": v for k, v in _naming(interp.motifs, ds, true_motifs).items()})
-    if produces_motifs and "instances" in metrics:
+    if _family_scored(declared, "instances") and "instances" in metrics:
         assignment = M.motif_assignment(interp.motifs, true_motifs, threshold=MOTIF_MATCH_THRESHOLD,
                                         similarity=MOTIF_SIMILARITY)
         scores = M.instance_scores(interp.instances, truth, assignment, n_sequences=len(x))
         out.update({f"instances/{k}": v for k, v in scores.items()})
         parts = instance_components(interp.instances, truth, assignment, n_sequences=len(x)).drop(columns="seq")
         out["per_sequence/instances"] = (float(len(parts)), _components_detail(parts))
+    # attribution maps are scored wherever the interpretation holds them (None is their absence, so
+    # unlike an empty motif list it cannot be mistaken for a finding): as before the declarations
     if interp.attributions is not None and "attributions" in metrics:
         scores = M.attribution_scores(interp.attributions, x, truth)
         out.update({f"attributions/{k}": v for k, v in scores.items()})

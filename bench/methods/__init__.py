@@ -47,11 +47,11 @@ import numpy as np
 from simulations import Motif
 
 from . import attribution as _attr
-from ._core import (REQUIREMENTS, Interpretation, Method, check_requirements, library_versions,
-                    normalize_instances)
+from ._core import (FAMILY_NEEDS, PRODUCTS, QUALITY_RULES, REQUIREMENTS, Interpretation, Method,
+                    check_requirements, library_versions, normalize_instances)
 
-__all__ = ["Interpretation", "Method", "METHODS", "REQUIREMENTS", "check_requirements", "library_versions",
-           "normalize_instances"]
+__all__ = ["Interpretation", "Method", "METHODS", "FAMILY_NEEDS", "PRODUCTS", "QUALITY_RULES", "REQUIREMENTS",
+           "check_requirements", "library_versions", "normalize_instances"]
 
 
 # ---------------------------------------------------------------------- parameter declarations
@@ -510,29 +510,43 @@ def _engine_params() -> dict:
     }
 
 
+#: motifs and their instance calls (read-outs, controls) / those plus attribution maps
+_CALLS = ("motifs", "instances")
+_ALL = ("motifs", "instances", "attributions")
+
+
 def _build() -> dict:
     methods = {}
     for engine, params in _engine_params().items():
-        methods[engine] = Method(engine, _attribution_method(engine), ("differentiable",), *_declared(params))
+        methods[engine] = Method(engine, _attribution_method(engine), ("differentiable",), *_declared(params),
+                                  produces=("attributions",))
     methods["modisco"] = Method("modisco", _run_modisco, ("differentiable",),
-                                *_declared(_modisco_params(), _modisco_window_fits))
+                                *_declared(_modisco_params(), _modisco_window_fits),
+                                produces=_ALL, quality_rule="modisco")
     methods["seqlets"] = Method("seqlets", _run_seqlets, ("differentiable",),
-                                *_declared(_seqlet_params(), _seqlet_lengths, _seqlet_correction))
+                                *_declared(_seqlet_params(), _seqlet_lengths, _seqlet_correction),
+                                # scored as a motif finder with no paper rule: the paper has no such route
+                                produces=_ALL)
     methods["filter_readout"] = Method(
         "filter_readout", _run_filter_readout, ("conv_first_layer",),
         *_declared({"quality": Param(None, "choice", choices=(None, "uniform", "argminn", "modisco")),
                     "background_fpr": Param(1e-3, "number", low=0, high=1, low_open=True, high_open=True,
-                                            nullable=True, null_means="no background floor")}))
-    methods["argminn_readout"] = Method("argminn_readout", _run_argminn_readout, ("argminn",), {})
+                                            nullable=True, null_means="no background floor")}),
+        produces=_CALLS)
+    methods["argminn_readout"] = Method("argminn_readout", _run_argminn_readout, ("argminn",), {},
+                                        produces=_CALLS, quality_rule="argminn")
     methods["positive_control"] = Method("positive_control", _run_positive_control, (),
-                                         *_declared({"scan_threshold": _scan(), "merge": _flag(True)}))
+                                         *_declared({"scan_threshold": _scan(), "merge": _flag(True)}),
+                                         produces=_CALLS)
     methods["negative_control"] = Method(
         "negative_control", _run_negative_control, ("differentiable",),
         *_declared({"scan_threshold": _scan(), "merge": _flag(True),
                     "attributions": Param("shuffled_dls", "choice", choices=("shuffled_dls", "none")),
                     **_references(),
                     # used only without planted motifs (a direct call); a suite refuses it (bench.suite)
-                    "widths": Param([10], "int_list", low=1)}))
+                    "widths": Param([10], "int_list", low=1)}),
+        # the position-shuffled DeepLiftSHAP maps (attributions: none leaves them out)
+        produces=_ALL)
     return methods
 
 

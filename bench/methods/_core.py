@@ -129,12 +129,28 @@ def normalize_instances(df: pd.DataFrame | None) -> pd.DataFrame:
 # ---------------------------------------------------------------------- methods
 
 
+#: what a method's output may hold, each scored by the metric families that need it (:data:`FAMILY_NEEDS`)
+PRODUCTS = ("motifs", "instances", "attributions")
+#: the paper's motif-quality rules (``bench.metrics.similarity.passes_quality``) a method's motifs can be
+#: counted under (``motifs/n_passing_paper_rule``): the rule of the route that produced them in the paper
+QUALITY_RULES = ("argminn", "modisco")
+#: which products a metric family scores: it scores a method's output only when the method declares
+#: them all (instances are scored through the motifs they name, so the family needs both)
+FAMILY_NEEDS = {"motifs": ("motifs",), "instances": ("motifs", "instances"), "attributions": ("attributions",)}
+
+
 @dataclass(frozen=True)
 class Method:
-    """One interpretation route: its parameters, what it needs, and the function that runs it.
+    """One interpretation route: its parameters, what it needs, what it produces, and the function
+    that runs it.
 
     ``fn(model, x, params, seed, truth_motifs) -> Interpretation`` receives the defaults merged with
     the caller's params; ``validate(params)`` may raise ValueError on bad values.
+
+    ``produces``: the subset of :data:`PRODUCTS` its output holds (declared once, here; scoring asks
+    :meth:`scores` instead of testing names). ``quality_rule``: None, or the paper's motif-quality rule
+    (one of :data:`QUALITY_RULES`) its motifs are also counted under. ``source``: for a plug-in, the file
+    its function was imported from (its hash enters the cache keys).
     """
 
     name: str
@@ -143,6 +159,24 @@ class Method:
     default_params: dict = field(default_factory=dict)
     validate: Callable | None = None
     description: str = ""
+    produces: tuple | None = None
+    quality_rule: str | None = None
+    source: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "produces", check_produces(self.produces, f"method {self.name!r}"))
+        object.__setattr__(self, "requires", check_requires(self.requires, f"method {self.name!r}"))
+        if self.quality_rule is not None and self.quality_rule not in QUALITY_RULES:
+            raise ValueError(f"method {self.name!r}: quality_rule must be None or one of {list(QUALITY_RULES)}, "
+                             f"got {self.quality_rule!r}")
+        if self.quality_rule is not None and "motifs" not in self.produces:
+            raise ValueError(f"method {self.name!r}: a quality_rule applies to motifs, but it does not produce "
+                             f"motifs (produces {list(self.produces)})")
+
+    def scores(self, family: str) -> bool:
+        """Whether this method produces what metric family ``family`` needs (:data:`FAMILY_NEEDS`)."""
+        need = FAMILY_NEEDS.get(family)
+        return need is not None and all(p in self.produces for p in need)
 
     def defaults(self) -> dict:
         return dict(self.default_params)
@@ -171,6 +205,35 @@ class Method:
         interp.details.setdefault("versions", library_versions())
         interp.details["method"] = self.name
         return interp
+
+
+def check_produces(produces, where: str = "method") -> tuple:
+    """``produces`` as a tuple in :data:`PRODUCTS` order; ValueError for a missing, empty or unknown one."""
+    if produces is None:
+        raise ValueError(f"{where}: declare what it produces (produces=...), a non-empty subset of {list(PRODUCTS)}")
+    if isinstance(produces, str):
+        produces = (produces,)
+    try:
+        given = list(produces)
+    except TypeError:
+        raise ValueError(f"{where}: produces must be a subset of {list(PRODUCTS)}, got {produces!r}") from None
+    unknown = [p for p in given if p not in PRODUCTS]
+    if unknown or not given:
+        raise ValueError(f"{where}: produces must be a non-empty subset of {list(PRODUCTS)}, got {given!r}")
+    return tuple(p for p in PRODUCTS if p in given)
+
+
+def check_requires(requires, where: str = "method") -> tuple:
+    """``requires`` as a tuple of :data:`REQUIREMENTS`; ValueError naming an unknown one."""
+    if requires is None:
+        return ()
+    if isinstance(requires, str):
+        requires = (requires,)
+    given = tuple(requires)
+    unknown = [r for r in given if r not in REQUIREMENTS]
+    if unknown:
+        raise ValueError(f"{where}: unknown requirement(s) {unknown}; requirements are {list(REQUIREMENTS)}")
+    return given
 
 
 def check_x(x) -> np.ndarray:

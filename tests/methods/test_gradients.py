@@ -150,6 +150,7 @@ def test_routes_run_through_the_registry(cnn, x):
 
 
 def test_attribution_only_routes_are_scored_as_such():
-    from bench.scoring import ATTRIBUTION_ONLY
-
-    assert set(NEW) <= ATTRIBUTION_ONLY and "seqlets" not in ATTRIBUTION_ONLY
+    for name in NEW:
+        assert METHODS[name].produces == ("attributions",), name
+        assert not METHODS[name].scores("motifs") and METHODS[name].scores("attributions")
+    assert METHODS["seqlets"].scores("motifs") and METHODS["seqlets"].scores("instances")
