@@ -60,10 +60,26 @@ def main() -> None:
            "outcome": result.outcome, "events": result.events,
            "valid_auroc": [round(float(h["valid_auroc"]), 4) for h in result.history],
            "weight_overlap": [float(h.get("weight_overlap", 0.0)) for h in result.history]}
+    if a.model == "argminn":
+        # the read-out's motif recall on up to 1,000 test positives, matched as the benchmark scores it
+        from bench.methods import METHODS
+        from bench.metrics.motifs import motif_recovery
+        from bench.scoring import MOTIF_MATCH_THRESHOLD, MOTIF_SIMILARITY, functional_motifs
+
+        y = np.asarray(y_test).ravel()
+        positives = np.asarray(x_test[y > 0.5][:1000], dtype=np.float32)
+        interp = METHODS["argminn_readout"].run(result.model, positives, {}, a.seed, None)
+        rec = motif_recovery(interp.motifs, functional_motifs(ds), threshold=MOTIF_MATCH_THRESHOLD,
+                             similarity=MOTIF_SIMILARITY)
+        out["readout_motif_recall"] = float(rec["recall"])
+        out["readout_n_redundant"] = float(rec.get("n_redundant", float("nan")))
+    kept = [h for h in result.history if h.get("best")]
+    out["kept_valid_auroc"] = float(kept[-1]["valid_auroc"]) if kept else float("nan")
     with open(a.out, "w") as fh:
         json.dump(out, fh, indent=1, default=float)
-    print(json.dumps({k: out[k] for k in ("preset", "model", "schedule", "test_auroc", "ceiling", "train_time_s",
-                                          "epochs_trained", "best_epoch", "outcome")}))
+    print(json.dumps({k: out.get(k) for k in ("preset", "model", "schedule", "test_auroc", "ceiling", "train_time_s",
+                                              "epochs_trained", "best_epoch", "outcome", "kept_valid_auroc",
+                                              "readout_motif_recall")}))
 
 
 if __name__ == "__main__":
