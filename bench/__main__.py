@@ -133,14 +133,38 @@ def _cmd_validate(args) -> int:
     print(f"  simulations: {', '.join(s.label for s in suite.simulations)}")
     print(f"  models:      {', '.join(m.label for m in suite.models)}")
     print(f"  methods:     {', '.join(m.label for m in suite.methods) or '(none)'}")
+    for line in _plugin_lines(suite):
+        print(line)
     print(f"  metrics:     {', '.join(suite.metrics)}")
     print(f"  seeds:       {suite.seeds}  ->  {n_cells} cells; output {suite.output}")
     return 0
 
 
+def _plugin_lines(suite) -> list:
+    """One line per plug-in a suite names: where it was imported from and what it declares."""
+    import models.registry as mreg
+
+    from .plugins import _LOADED_METHODS, is_plugin
+
+    out, seen = [], set()
+    for comp in [*suite.models, *suite.methods]:
+        if not is_plugin(comp.name) or comp.name in seen:
+            continue
+        seen.add(comp.name)
+        if comp.name in mreg._PLUGINS:
+            out.append(f"  plug-in model  {comp.name}: {mreg._PLUGINS[comp.name][1]}")
+        elif comp.name in _LOADED_METHODS:
+            m = _LOADED_METHODS[comp.name]
+            needs = f", needs {', '.join(m.requires)}" if m.requires else ""
+            out.append(f"  plug-in method {comp.name}: {m.source} (produces {', '.join(m.produces)}{needs})")
+    return out
+
+
 def _cmd_list(args) -> int:
     from . import registry
 
+    if args.suite and _load_suite_or_exit(args.suite) is None:  # loading it imports the suite's plug-ins
+        return 2
     print(registry.describe(args.what))
     return 0
 
@@ -304,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="List what a suite can name, with parameters and defaults.")
     lst.add_argument("what", nargs="?", choices=["simulations", "models", "methods", "metrics", "all"],
                      default="all")
+    lst.add_argument("--suite", metavar="SUITE", help="also list the plug-ins (module:attr) this suite names")
     lst.set_defaults(func=_cmd_list)
 
     rep = sub.add_parser("report", help="build the report (tables, figures, index.html) from results",

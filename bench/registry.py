@@ -36,10 +36,39 @@ def _suggest(name, valid) -> str:
     return f" Did you mean {', '.join(close)}?" if close else ""
 
 
+def _load_model_plugin(component, where: str | None = None):
+    """Import a ``module:attr`` model (registering it with ``models``) where the component names one."""
+    from .plugins import is_plugin, load_model
+
+    if is_plugin(component.name):
+        try:
+            load_model(component.name, getattr(component, "base", None))
+        except SuiteError as exc:
+            if where is None:
+                raise
+            raise SuiteError(f"{where}.name: {exc}") from None
+
+
+def method_of(component, where: str | None = None):
+    """The :class:`~bench.methods.Method` a component names: a built-in, or its plug-in (imported)."""
+    from .methods import METHODS
+    from .plugins import is_plugin, load_method
+
+    if is_plugin(component.name):
+        try:
+            return load_method(component.name, getattr(component, "base", None))
+        except SuiteError as exc:
+            if where is None:
+                raise
+            raise SuiteError(f"{where}.name: {exc}") from None
+    return METHODS[component.name]
+
+
 def check_model(component, where: str):
     import models
 
-    valid = models.list_models()
+    _load_model_plugin(component, where)
+    valid = models.list_models(include_plugins=True)
     if component.name not in valid:
         raise SuiteError(f"{where}.name: unknown model {component.name!r}; models are {sorted(valid)}."
                          + _suggest(component.name, valid))
@@ -55,12 +84,14 @@ def check_model(component, where: str):
 
 def check_method(component, where: str):
     from .methods import METHODS
+    from .plugins import is_plugin
 
-    if component.name not in METHODS:
-        raise SuiteError(f"{where}.name: unknown method {component.name!r}; methods are {sorted(METHODS)}."
-                         + _suggest(component.name, METHODS))
+    if not is_plugin(component.name) and component.name not in METHODS:
+        raise SuiteError(f"{where}.name: unknown method {component.name!r}; methods are {sorted(METHODS)} "
+                         f"(or a plug-in: module:function)." + _suggest(component.name, METHODS))
+    method = method_of(component, where)
     try:
-        METHODS[component.name].check_params(component.params)
+        method.check_params(component.params)
     except ValueError as exc:
         raise SuiteError(f"{where}.params: {exc}") from None
 
@@ -88,15 +119,20 @@ def describe(what: str = "all") -> str:
     if what in ("models", "all"):
         import models
 
+        import models.registry as mreg
+
         lines.append("models (params: name=default):")
-        for name, params in models.list_models().items():
-            lines.append(f"  {name}: " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
+        for name, params in models.list_models(include_plugins=True).items():
+            plugin = mreg._PLUGINS.get(name)
+            where = f" (plug-in from {plugin[1]})" if plugin else ""
+            lines.append(f"  {name}{where}: " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
         lines.append("  train: " + ", ".join(f"{k}={v!r}" for k, v in models.TrainConfig().to_dict().items()))
     if what in ("methods", "all"):
         from .methods import METHODS
+        from .plugins import _LOADED_METHODS
 
         lines.append("methods (produces; needs; params: name=default):")
-        for name, m in sorted(METHODS.items()):
+        for name, m in [*sorted(METHODS.items()), *sorted(_LOADED_METHODS.items())]:
             lines.append(_describe_method(name, m))
     if what in ("metrics", "all"):
         lines.append("metric families: " + ", ".join(METRIC_FAMILIES)
@@ -106,6 +142,8 @@ def describe(what: str = "all") -> str:
 
 def _describe_method(name: str, m) -> str:
     rule = f", paper rule {m.quality_rule}" if m.quality_rule else ""
+    if m.source:
+        rule += f"; plug-in from {m.source}"
     req = f" [needs {', '.join(m.requires)}]" if m.requires else ""
     params = ", ".join(f"{k}={v!r}" for k, v in m.defaults().items())
     return f"  {name} (produces {', '.join(m.produces)}{rule}){req}: {params}"
@@ -216,6 +254,7 @@ class Trained:
 def train_and_save(component, ds, seed: int, directory: Path):
     import models
 
+    _load_model_plugin(component)
     model = models.build_model(component.name, component.params, input_length=ds.length, seed=seed)
     # progress bars from worker processes would interleave; the runner shows per-cell progress
     config = models.TrainConfig.from_dict({"progress": False, **(component.train or {})})
@@ -231,6 +270,7 @@ def train_and_save(component, ds, seed: int, directory: Path):
 def load_trained(entry: Path, component, ds) -> Trained:
     import models
 
+    _load_model_plugin(component)
     spec = {"name": component.name, "params": component.params, "input_length": ds.length}
     model, prov = models.load_model(Path(entry) / "model.pt", expected_spec=spec)
     model.eval()
@@ -241,15 +281,13 @@ def load_trained(entry: Path, component, ds) -> Trained:
 
 
 def skip_reason(component, trained: Trained) -> str:
-    from .methods import METHODS, check_requirements
+    from .methods import check_requirements
 
-    return check_requirements(METHODS[component.name], trained.model) or ""
+    return check_requirements(method_of(component), trained.model) or ""
 
 
 def interpret_and_save(component, trained: Trained, x: np.ndarray, ds, seed: int, directory: Path):
-    from .methods import METHODS
-
-    method = METHODS[component.name]
+    method = method_of(component)
     t0 = time.perf_counter()
     from .scoring import functional_motifs
 

@@ -72,8 +72,17 @@ def model_key(sim, model, seed: int, ds_key: str) -> tuple[str, int]:
     (1 thread each) or the reverse; each is reproducible on its own."""
     model_seed = derive_seed("model", sim.identity(), model.identity(), seed)
     key = stable_hash("model", code_version("models"), model.identity(), ds_key, model_seed,
-                      {"torch_threads": torch_threads()})
+                      {"torch_threads": torch_threads()}, *_plugin_part(model))
     return key, model_seed
+
+
+def _plugin_part(*components) -> tuple:
+    """The source hashes of the plug-ins among ``components``, as one more key part; nothing for
+    built-ins (so their keys are what they were): an edited plug-in module is recomputed."""
+    from .plugins import plugin_hashes
+
+    hashes = plugin_hashes(*components)
+    return ({"plugin_sources": hashes},) if hashes else ()
 
 
 def cell_seed(purpose: str, sim, seed: int) -> int:
@@ -96,7 +105,8 @@ def method_key(method, m_key: str, interpret: dict, method_seed: int, index=None
     # DeepLiftSHAP and IG are compared on equal terms and MoDISco reads the scored DeepLiftSHAP maps
     version = code_version("bench/methods", "models")
     read = None if index is None else stable_hash([int(i) for i in np.asarray(index)])
-    return (stable_hash("interpretation", version, method.identity(), m_key, interpret, method_seed, read),
+    return (stable_hash("interpretation", version, method.identity(), m_key, interpret, method_seed, read,
+                        *_plugin_part(method)),
             method_seed)
 
 
@@ -131,9 +141,14 @@ def run_cell(task: CellTask) -> CellResult:
     sim, model, seed = task.simulation, task.model, task.seed
     base = dict(suite=task.suite, simulation=sim.label, model=model.label, seed=seed,
                 model_params=json.dumps(model.identity(), sort_keys=True, default=str))
-    m_key, m_seed = model_key(sim, model, seed, task.ds_key)
-    cell_key = stable_hash("cell", code_version("bench", "models", "simulations"), m_key,
-                           [m.identity() for m in task.methods], task.metrics, task.interpret)
+    try:  # a plug-in that cannot be imported here fails its cell with a reason, as any stage does
+        m_key, m_seed = model_key(sim, model, seed, task.ds_key)
+        cell_key = stable_hash("cell", code_version("bench", "models", "simulations"), m_key,
+                               [m.identity() for m in task.methods], task.metrics, task.interpret,
+                               *_plugin_part(*task.methods))
+    except Exception as exc:
+        rows = [row(**base, method="(model)", metric="train", status="failed", reason=_reason(exc))]
+        return CellResult(rows, cache.counters(), True)
 
     try:
         if cache.has("cell", cell_key):

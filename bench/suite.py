@@ -134,11 +134,15 @@ def derive_seed(*identity) -> int:
 class Component:
     """A concrete model or method: name, label, parameters (and training config for models)."""
 
-    def __init__(self, name: str, params: dict, train: Optional[dict] = None, label: Optional[str] = None):
+    def __init__(self, name: str, params: dict, train: Optional[dict] = None, label: Optional[str] = None,
+                 base: Optional[str] = None):
         self.name = name
         self.params = params
         self.train = train
         self.label = label or name
+        # the suite file's folder: where a plug-in's ``module:attr`` is imported from first (not part of the
+        # identity: a suite moved elsewhere names the same components)
+        self.base = base
 
     def identity(self) -> dict:
         out = {"name": self.name, "params": self.params}
@@ -274,12 +278,12 @@ def load_suite(path_or_dict) -> Suite:
     simulations = _expand_simulations(raw, base)
     models = []
     for i, entry in enumerate(raw.models):
-        for comp in _expand(entry, f"models[{i}]", has_train=True):
+        for comp in _expand(entry, f"models[{i}]", has_train=True, base=base):
             registry.check_model(comp, f"models[{i}]")
             models.append(comp)
     methods = []
     for i, entry in enumerate(raw.methods):
-        for comp in _expand(entry, f"methods[{i}]", has_train=False):
+        for comp in _expand(entry, f"methods[{i}]", has_train=False, base=base):
             registry.check_method(comp, f"methods[{i}]")
             methods.append(comp)
     metrics = registry.check_metrics(raw.metrics)
@@ -388,7 +392,7 @@ def _set_path(target: dict, dotted: str, value, where: str, has_train: bool):
     target.setdefault(head, {})[rest] = value
 
 
-def _expand(entry: ComponentEntry, where: str, has_train: bool) -> list[Component]:
+def _expand(entry: ComponentEntry, where: str, has_train: bool, base: Optional[Path] = None) -> list[Component]:
     lengths = {k: len(v) for k, v in entry.zip.items()}
     if len(set(lengths.values())) > 1:
         raise SuiteError(f"{where}.zip: lists must have one length, got {lengths}")
@@ -412,5 +416,6 @@ def _expand(entry: ComponentEntry, where: str, has_train: bool) -> list[Componen
             label = entry.label or entry.name
             if varied:
                 label += "[" + ",".join(f"{k.split('.', 1)[1]}={v}" for k, v in varied.items()) + "]"
-            out.append(Component(entry.name, spec["params"], spec.get("train") if has_train else None, label))
+            out.append(Component(entry.name, spec["params"], spec.get("train") if has_train else None, label,
+                                 base=None if base is None else str(Path(base).resolve())))
     return out

@@ -25,9 +25,115 @@ REGULARIZED_BY_DEFAULT = ("argminn", "cnn_filterreg")
 _CHOICES = {"key_mode": ("value", "linear"), "stream_init": ("randn", "ones")}
 
 
-def list_models() -> dict[str, dict]:
-    """Model name → {parameter: default}."""
-    return {name: copy.deepcopy(defaults) for name, (_, defaults, _) in _MODELS.items()}
+#: plug-in models loaded in this process (``module:attr`` suite names): name -> (class, source file)
+_PLUGINS: dict[str, tuple] = {}
+
+
+def list_models(include_plugins: bool = False) -> dict[str, dict]:
+    """Model name → {parameter: default}; with ``include_plugins`` the plug-ins loaded in this process too
+    (their defaults read from the constructor signature)."""
+    out = {name: copy.deepcopy(defaults) for name, (_, defaults, _) in _MODELS.items()}
+    if include_plugins:
+        out.update({name: plugin_signature(cls)[0] for name, (cls, _) in _PLUGINS.items()})
+    return out
+
+
+def register_plugin(name: str, cls, source=None) -> None:
+    """Make the ``torch.nn.Module`` class ``cls`` buildable as model ``name`` in this process (what
+    ``bench.plugins`` does for a suite's ``module:attr``); ``source``: the file it came from."""
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise TypeError(f"model plug-in {name!r} must be a torch.nn.Module class, got {cls!r}")
+    plugin_signature(cls)  # refuses a constructor the benchmark cannot call
+    _PLUGINS[name] = (cls, None if source is None else str(source))
+
+
+def plugin_signature(cls) -> tuple[dict, list, bool, bool]:
+    """From a plug-in class's constructor: ``(defaults, required, takes_input_length, takes_any)``.
+
+    ``defaults``: keyword parameters with JSON-plain defaults (numbers, strings, bools, None, lists);
+    ``required``: parameters without a default (other than ``input_length``); ``takes_input_length``:
+    the constructor names ``input_length`` (the benchmark passes the sequence length); ``takes_any``:
+    it takes ``**kwargs``.
+    """
+    import inspect
+
+    try:
+        sig = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return {}, [], False, True
+    defaults, required, takes_len, takes_any = {}, [], False, False
+    for i, (pname, p) in enumerate(sig.parameters.items()):
+        if i == 0 and pname == "self":
+            continue
+        if p.kind == p.VAR_KEYWORD:
+            takes_any = True
+            continue
+        if p.kind in (p.VAR_POSITIONAL, p.POSITIONAL_ONLY):
+            continue
+        if pname == "input_length":
+            takes_len = True
+            continue
+        if p.default is p.empty:
+            required.append(pname)
+        elif _plain(p.default):
+            defaults[pname] = copy.deepcopy(p.default)
+    return defaults, required, takes_len, takes_any
+
+
+def _plain(value) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    return False
+
+
+def _check_plugin_params(name: str, params: dict) -> dict:
+    cls = _PLUGINS[name][0]
+    defaults, required, _, takes_any = plugin_signature(cls)
+    valid = sorted({*defaults, *required})
+    unknown = sorted(set(params) - set(valid))
+    if unknown and not takes_any:
+        raise ValueError(f"{name}: unknown parameter(s) {unknown}; {cls.__name__}'s constructor takes {valid}")
+    missing = [r for r in required if r not in params]
+    if missing:
+        raise ValueError(f"{name}: {cls.__name__}'s constructor needs {missing}; give them under params")
+    if "input_length" in params:
+        raise ValueError(f"{name}: input_length is the simulation's sequence length, passed by the benchmark; "
+                         f"remove it from params")
+    full = {**copy.deepcopy(defaults), **params}
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in full.items()}
+
+
+class PluginModel(nn.Module):
+    """A plug-in network as the benchmark runs it: logits always ``(N, 1)`` (the plug-in may return
+    ``(N,)``), and the first-layer hooks of the read-outs passed through when the network has them."""
+
+    _PASSED = ("scanner_activations", "scanner_width", "scanner_weight")
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        out = self.net(x)
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"{type(self.net).__name__}.forward must return a tensor of logits, got "
+                            f"{type(out).__name__}")
+        if out.dim() == 1 and out.shape[0] == x.shape[0]:
+            return out[:, None]
+        if out.dim() == 2 and out.shape == (x.shape[0], 1):
+            return out
+        raise ValueError(f"{type(self.net).__name__}.forward must map (N, 4, L) to logits (N,) or (N, 1); got "
+                         f"{tuple(out.shape)} for input {tuple(x.shape)}")
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name in PluginModel._PASSED:
+                return getattr(super().__getattr__("net"), name)
+            raise
 
 
 def _check_value(name: str, key: str, value, default) -> None:
@@ -57,10 +163,12 @@ def check_model_params(name: str, params: dict) -> dict:
     ValueError
         Unknown model, unknown parameter (the message lists the valid ones), or a bad value.
     """
-    if name not in _MODELS:
+    if name not in _MODELS and name not in _PLUGINS:
         raise ValueError(f"unknown model {name!r}; available models: {sorted(_MODELS)}")
     if not isinstance(params, dict):
         raise ValueError(f"params must be a dict, got {type(params).__name__}")
+    if name in _PLUGINS:
+        return _check_plugin_params(name, params)
     defaults = _MODELS[name][1]
     unknown = sorted(set(params) - set(defaults))
     if unknown:
@@ -84,7 +192,9 @@ def build_model(name: str, params: dict, input_length: int, seed: int | None = 0
     Parameters
     ----------
     name : str
-        One of :func:`list_models`.
+        One of :func:`list_models`, or a plug-in registered with :func:`register_plugin` (built as
+        :class:`PluginModel` around the class constructed with ``params``, plus ``input_length`` when
+        its constructor names it).
     params : dict
         Parameter overrides (see :func:`check_model_params`).
     input_length : int
@@ -101,14 +211,26 @@ def build_model(name: str, params: dict, input_length: int, seed: int | None = 0
     full = check_model_params(name, params)
     if isinstance(input_length, bool) or not isinstance(input_length, int) or input_length < 1:
         raise ValueError(f"input_length must be a positive int, got {input_length!r}")
-    cls, _, fixed = _MODELS[name]
-    kwargs = {**full, **fixed}
+    if name in _PLUGINS:
+        cls = _PLUGINS[name][0]
+        kwargs = dict(full)
+        if plugin_signature(cls)[2]:
+            kwargs["input_length"] = input_length
+
+        def make():
+            return PluginModel(cls(**kwargs))
+    else:
+        cls, _, fixed = _MODELS[name]
+        kwargs = {**full, **fixed}
+
+        def make():
+            return cls(input_length, **kwargs)
     if seed is None:
-        model = cls(input_length, **kwargs)
+        model = make()
     else:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(seed))
-            model = cls(input_length, **kwargs)
+            model = make()
     model.model_name = name
     model.model_params = full
     return model
