@@ -5,6 +5,7 @@ Commands
 run        run a suite: simulate, train, interpret, score, write results and the report
 validate   check a suite file completely without running anything
 list       list the simulations, models, methods and metrics a suite can name
+check      contract checks on your own model class or method function (MODULE:ATTR)
 report     rebuild the report from a results table
 simulate   simulate a dataset from a spec (YAML file or preset name) into a directory
 ceiling    the best test auROC a simulation allows (the generative model's own likelihood ratio)
@@ -158,6 +159,30 @@ def _plugin_lines(suite) -> list:
             needs = f", needs {', '.join(m.requires)}" if m.requires else ""
             out.append(f"  plug-in method {comp.name}: {m.source} (produces {', '.join(m.produces)}{needs})")
     return out
+
+
+def _cmd_check(args) -> int:
+    from .errors import PluginError
+    from .plugins import check, is_plugin
+
+    if not is_plugin(args.target):
+        print(f"error: {args.target!r} is not a plug-in path: write MODULE:ATTR (e.g. my_models:TinyCNN)", file=sys.stderr)
+        return 2
+    try:
+        params = json.loads(args.params) if args.params else {}
+        if not isinstance(params, dict):
+            raise ValueError("a JSON object")
+    except ValueError:
+        print(f"error: --params must be a JSON object, got {args.params!r}", file=sys.stderr)
+        return 2
+    try:
+        report = check(args.target, base=Path.cwd(), params=params, length=args.length)
+    except PluginError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
 
 
 def _cmd_list(args) -> int:
@@ -330,6 +355,19 @@ def build_parser() -> argparse.ArgumentParser:
                      default="all")
     lst.add_argument("--suite", metavar="SUITE", help="also list the plug-ins (module:attr) this suite names")
     lst.set_defaults(func=_cmd_list)
+
+    chk = sub.add_parser(
+        "check", help="run the contract checks on your own model class or method function",
+        description="Contract checks on a plug-in (imported from the current folder, then sys.path): a model "
+                    "(output shape (N,) or (N, 1) logits for (N, 4, L) one-hot input, logits not probabilities, "
+                    "determinism under a seed, gradients, DeepLIFT-compatible modules) or a method (declares what "
+                    "it produces, returns an Interpretation of the documented shapes, deterministic under a "
+                    "seed). One line per check; exit 1 when any fails.",
+        epilog="example: python -m bench check my_models:TinyCNN --params '{\"filters\": 8}'")
+    chk.add_argument("target", metavar="MODULE:ATTR")
+    chk.add_argument("--params", help="constructor or method params, as a JSON object")
+    chk.add_argument("--length", type=_positive_int, default=100, help="sequence length of the test batch (default 100)")
+    chk.set_defaults(func=_cmd_check)
 
     rep = sub.add_parser("report", help="build the report (tables, figures, index.html) from results",
                          description="Build index.html, README.md, tables and figures from a results table.")

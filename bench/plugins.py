@@ -231,3 +231,212 @@ def plugin_hashes(*components) -> dict:
         if is_plugin(c.name):
             out[c.name] = source_hash(component_source(c))
     return out
+
+
+# --------------------------------------------------------------------------- contract checks
+
+
+class CheckReport:
+    """The outcome of :func:`check`: what was checked, and one message per failure."""
+
+    def __init__(self, name: str, kind: str):
+        self.name, self.kind = name, kind
+        self.passed: list[str] = []
+        self.failures: list[str] = []
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def expect(self, condition: bool, what: str, failure: str) -> bool:
+        (self.passed.append(what) if condition else self.failures.append(failure))
+        return bool(condition)
+
+    def lines(self) -> list[str]:
+        out = [f"ok    {p}" for p in self.passed] + [f"FAIL  {f}" for f in self.failures]
+        verdict = "passes every check" if self.ok else f"fails {len(self.failures)} check(s)"
+        return out + [f"{self.kind} {self.name}: {verdict}"]
+
+
+def random_one_hot(n: int, length: int, seed: int = 0):
+    import numpy as np
+
+    codes = np.random.default_rng(seed).integers(0, 4, size=(n, length))
+    return (codes[:, None, :] == np.arange(4)[None, :, None]).astype(np.float32)
+
+
+_PROBABILITY_MODULES = ("Sigmoid", "Softmax", "Softmax2d", "LogSigmoid", "LogSoftmax")
+
+
+def _last_leaf(net):
+    leaves = [m for m in net.modules() if not list(m.children())]
+    return leaves[-1] if leaves else None
+
+
+def check(name: str, base=None, params: dict | None = None, length: int = 100, n: int = 8) -> CheckReport:
+    """The contract checks on the plug-in ``module:attr`` (a model class or a method function), as
+    ``sklearn``'s ``check_estimator``: raises PluginError only where it cannot be imported."""
+    import torch
+
+    obj, _ = resolve(name, base)
+    if isinstance(obj, type) and issubclass(obj, torch.nn.Module):
+        return check_model_plugin(name, base, params or {}, length, n)
+    return check_method_plugin(name, base, params or {}, length, n)
+
+
+def check_model_plugin(name, base=None, params=None, length: int = 100, n: int = 8) -> CheckReport:
+    import numpy as np
+    import torch
+
+    import models
+
+    rep = CheckReport(name, "model")
+    try:
+        load_model(name, base)
+        full = models.check_model_params(name, dict(params or {}))
+        model = models.build_model(name, full, input_length=length, seed=0).eval()
+    except Exception as exc:
+        rep.failures.append(f"cannot build it with params {params or {}} and input_length {length}: "
+                            f"{type(exc).__name__}: {exc}")
+        return rep
+    rep.passed.append(f"builds with params {full} (input_length {length})")
+    x = random_one_hot(n, length)
+    xt = torch.from_numpy(x)
+    try:
+        with torch.no_grad():
+            raw = model.net(xt)
+    except Exception as exc:
+        rep.failures.append(f"forward fails on a one-hot batch of shape {tuple(xt.shape)}: {type(exc).__name__}: {exc}")
+        return rep
+    shape_ok = isinstance(raw, torch.Tensor) and tuple(raw.shape) in ((n,), (n, 1))
+    got = tuple(raw.shape) if isinstance(raw, torch.Tensor) else type(raw).__name__
+    if not rep.expect(shape_ok, f"maps (N, 4, L) = {tuple(xt.shape)} to {got}",
+                      f"output shape: (N, 4, L) = {tuple(xt.shape)} must map to logits ({n},) or ({n}, 1), got {got}"):
+        return rep
+    out = raw.detach().reshape(-1).double().numpy()
+    rep.expect(bool(np.all(np.isfinite(out))), "outputs are finite", "outputs hold NaN or infinity on a random batch")
+    last = _last_leaf(model.net)
+    try:
+        src = inspect.getsource(type(model.net).forward)
+    except (OSError, TypeError):
+        src = ""
+    squashed = (last is not None and type(last).__name__ in _PROBABILITY_MODULES) or bool(
+        re.search(r"\b(sigmoid|softmax)\s*\(", src))
+    in_unit = bool(np.all((out >= 0) & (out <= 1)))
+    rep.expect(not (in_unit and squashed), "outputs are logits (not squashed into [0, 1])",
+               f"logits: every output of a random batch lies in [0, 1] and the network ends in a "
+               f"{type(last).__name__ if last is not None and type(last).__name__ in _PROBABILITY_MODULES else 'sigmoid/softmax'}"
+               f": it returns probabilities; return the logits (the loss and the attributions take the "
+               f"pre-sigmoid value)")
+    again = models.build_model(name, full, input_length=length, seed=0).eval()
+    with torch.no_grad():
+        same_init = torch.equal(model(xt), again(xt))
+        same_call = torch.equal(model(xt), model(xt))
+    rep.expect(same_init, "the same seed builds the same network",
+               "determinism: two builds under the same seed give different outputs (initialize with torch's RNG only)")
+    rep.expect(same_call, "eval-mode forward is deterministic",
+               "determinism: two eval-mode forward passes on the same batch differ (randomness in forward?)")
+    xg = xt.clone().requires_grad_(True)
+    try:
+        model(xg).sum().backward()
+        grad_ok = xg.grad is not None and bool(torch.isfinite(xg.grad).all()) and bool(xg.grad.abs().sum() > 0)
+    except Exception:
+        grad_ok = False
+    rep.expect(grad_ok, "gradients reach the input", "differentiable: no (finite, non-zero) gradient reaches the input")
+    from .methods.attribution import attribute, check_deeplift_compatible
+
+    try:
+        check_deeplift_compatible(model, x)
+        compatible = True
+        rep.passed.append("every nonlinearity has a DeepLIFT rule (" + ", ".join(sorted(
+            {type(m).__name__ for m in model.modules() if not list(m.children())})) + ")")
+    except ValueError as exc:
+        compatible = False
+        rep.failures.append(f"DeepLIFT: {exc}")
+    if compatible and grad_ok:
+        try:
+            _, _, err = attribute(model, x[:4], "deeplift_shap", n_references=2, seed=0)
+            worst = float(np.nanmax(err))
+            rep.expect(worst < 1e-3, f"DeepLiftSHAP is complete (max error {worst:.1e})",
+                       f"DeepLIFT: attributions do not sum to the logit difference (max error {worst:.3g}): a "
+                       f"module or operation without a DeepLIFT rule")
+        except Exception as exc:
+            rep.failures.append(f"DeepLIFT: DeepLiftSHAP fails on the model: {type(exc).__name__}: {exc}")
+    return rep
+
+
+def check_method_plugin(name, base=None, params=None, length: int = 100, n: int = 6) -> CheckReport:
+    import numpy as np
+
+    import models
+    from simulations import Motif
+
+    from .methods import Interpretation, check_requirements
+
+    rep = CheckReport(name, "method")
+    try:
+        m = load_method(name, base)
+        merged = m.check_params(params)
+    except (PluginError, ValueError) as exc:
+        rep.failures.append(str(exc))
+        return rep
+    rep.passed.append(f"declares produces {list(m.produces)}, requires {list(m.requires)}, params {merged}")
+    model = models.build_model("cnn", {}, input_length=length, seed=0).eval()
+    reason = check_requirements(m, model)
+    if reason:  # a route for ARGMINN only, say: check it on an ARGMINN
+        model = models.build_model("argminn", {}, input_length=length, seed=0).eval()
+        reason = check_requirements(m, model)
+    if reason:
+        rep.failures.append(f"requirements: neither the paper CNN nor ARGMINN meets them: {reason}")
+        return rep
+    x = random_one_hot(n, length)
+    rng = np.random.default_rng(0)
+    truth = [Motif("M", rng.dirichlet(np.ones(4), size=8).T)]
+    runs = []
+    for attempt in range(2):
+        try:
+            runs.append(m.fn(model, x.copy(), dict(merged), 0, truth))
+        except Exception as exc:
+            rep.failures.append(f"Interpretation: the call raised {type(exc).__name__}: {exc}")
+            return rep
+    interp = runs[0]
+    if not rep.expect(isinstance(interp, Interpretation), "returns an Interpretation",
+                      f"Interpretation: it must return bench.methods.Interpretation, got {type(interp).__name__}"):
+        return rep
+    for key in ("attributions", "hypothetical"):
+        arr = getattr(interp, key)
+        if arr is None:
+            if key == "attributions":
+                rep.expect("attributions" not in m.produces, "declares no attributions and returns none",
+                           "Interpretation: it declares attributions but returns attributions=None")
+            continue
+        shape = tuple(np.shape(arr))
+        if rep.expect(shape == x.shape, f"{key} have the input's shape {x.shape}",
+                      f"Interpretation: {key} must have the input's shape (N, 4, L) = {x.shape}, got {shape}"):
+            rep.expect(bool(np.all(np.isfinite(arr))), f"{key} are finite", f"Interpretation: {key} hold NaN or infinity")
+    if interp.attributions is not None:
+        rep.expect("attributions" in m.produces, "returns the attributions it declares",
+                   "Interpretation: it returns attributions but does not declare them (add 'attributions' to produces)")
+    has_calls = bool(interp.motifs) or len(interp.instances) > 0
+    if has_calls:
+        rep.expect("motifs" in m.produces, "returns the motifs it declares",
+                   "Interpretation: it returns motifs or instances but does not declare motifs in produces")
+    bad = [mo.name for mo in interp.motifs if not (isinstance(mo, Motif) and np.shape(mo.pfm)[0] == 4)]
+    rep.expect(not bad, "motifs are Motifs with (4, W) matrices",
+               f"Interpretation: motifs {bad[:5]} are not simulations.Motif with a (4, W) matrix")
+    inst = interp.instances
+    if len(inst):
+        inside = ((inst["seq"] >= 0) & (inst["seq"] < n) & (inst["start"] >= 0) & (inst["end"] <= length)
+                  & (inst["start"] < inst["end"]))
+        rep.expect(bool(inside.all()), "instances lie inside the sequences",
+                   f"Interpretation: {int((~inside).sum())} instance(s) lie outside the {n} sequences of "
+                   f"{length} bp (seq in [0, N), 0 <= start < end <= L)")
+    other = runs[1]
+    same = isinstance(other, Interpretation) and (
+        (interp.attributions is None) == (other.attributions is None)
+        and (interp.attributions is None or np.array_equal(interp.attributions, other.attributions))
+        and interp.instances.equals(other.instances))
+    rep.expect(same, "the same seed gives the same output",
+               "determinism: two calls with the same seed return different attributions or instances (derive "
+               "every random draw from the seed argument)")
+    return rep
