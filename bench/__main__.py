@@ -421,7 +421,34 @@ def _on_sigterm(signum, frame):
     raise _Terminated()
 
 
+def shadowing_problems() -> list[str]:
+    """A user's own ``models.py`` / ``simulations/`` (in the working directory, or anywhere ahead of
+    the benchmark on ``sys.path``) would be imported in place of the benchmark's packages: one line each."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    out = []
+    for name in ("models", "simulations"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        origin = getattr(spec, "origin", None) if spec is not None else None
+        if origin is None:
+            continue
+        if Path(origin).resolve().parent.parent != root and Path(origin).resolve().parent != root / name:
+            out.append(f"error: {origin} shadows the benchmark's own package {name!r} ({root / name}); rename "
+                       f"your {Path(origin).name if Path(origin).name != '__init__.py' else name + '/'} (e.g. "
+                       f"my_{name}), or run from another folder")
+    return out
+
+
 def main(argv=None) -> int:
+    problems = shadowing_problems()
+    if problems:
+        for line in problems:
+            print(line, file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -118,3 +118,22 @@ def test_an_unimportable_target_is_one_line(here, capsys):
     assert code == 2 and out.err.count("\n") == 1 and "cannot import plug-in module 'nope_mod'" in out.err
     code, out = _run(capsys, "no_colon")
     assert code == 2 and "MODULE:ATTR" in out.err
+
+
+@pytest.mark.parametrize("shadow", ["models.py", "simulations"])
+def test_a_users_models_or_simulations_in_the_working_directory_is_named(tmp_path, shadow):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    if shadow.endswith(".py"):
+        (tmp_path / shadow).write_text("x = 1\n")
+    else:
+        (tmp_path / shadow).mkdir()
+        (tmp_path / shadow / "__init__.py").write_text("x = 1\n")
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    r = subprocess.run([sys.executable, "-m", "bench", "list", "metrics"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "shadows the benchmark's own package" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
