@@ -8,16 +8,7 @@ import pytest
 from bench.metrics import attribution_components, attribution_scores, site_cosine_components, site_pfm_cosine
 from simulations import information_content
 
-
-def truth(rows):
-    return pd.DataFrame(rows, columns=["seq", "start", "end", "strand", "motif", "score", "role", "functional"])
-
-
-def one_hot(n, length, seed=0):
-    idx = np.random.default_rng(seed).integers(0, 4, (n, length))
-    x = np.zeros((n, 4, length), dtype=np.float32)
-    np.put_along_axis(x, idx[:, None, :], 1.0, axis=1)
-    return x
+from .test_attributions import one_hot, truth
 
 
 def hand_made():
