@@ -20,12 +20,16 @@ from .errors import SuiteError
 
 log = logging.getLogger("bench")
 
-METRIC_FAMILIES = ("prediction", "motifs", "instances", "attributions", "agreement", "syntax", "faithfulness")
-#: the families a suite without ``metrics:`` scores: all but ``faithfulness``, whose checks against the model
-#: (deletion curves per attribution route; DeepLiftSHAP on the reverse complement and on a randomized model)
-#: cost about one more DeepLiftSHAP run per route and cell (measured: 9-25 s per route, 25-150 s per cell on
-#: 200 sequences of 500 bp); list it to run them
-DEFAULT_METRIC_FAMILIES = tuple(f for f in METRIC_FAMILIES if f != "faithfulness")
+METRIC_FAMILIES = ("prediction", "motifs", "instances", "attributions", "agreement", "syntax", "faithfulness",
+                   "consistency")
+#: the families that run the models again, listed in a suite to run them: ``faithfulness`` (deletion curves per
+#: attribution route; DeepLiftSHAP on the reverse complement and on a randomized model: about one more
+#: DeepLiftSHAP run per route and cell, measured 9-25 s per route, 25-150 s per cell on 200 sequences of 500 bp)
+#: and ``consistency`` (every attribution route once more with another seed's model, every instance route once
+#: more on the reverse complements: about the cost of the cell's interpretations again)
+RERUN_FAMILIES = ("faithfulness", "consistency")
+#: the families a suite without ``metrics:`` scores: all but the re-running ones
+DEFAULT_METRIC_FAMILIES = tuple(f for f in METRIC_FAMILIES if f not in RERUN_FAMILIES)
 
 
 # --------------------------------------------------------------------------- validation
@@ -136,7 +140,7 @@ def describe(what: str = "all") -> str:
             lines.append(_describe_method(name, m))
     if what in ("metrics", "all"):
         lines.append("metric families: " + ", ".join(METRIC_FAMILIES)
-                     + " (without metrics: in a suite, all but faithfulness)")
+                     + " (without metrics: in a suite, all but " + " and ".join(RERUN_FAMILIES) + ")")
     return "\n".join(lines)
 
 

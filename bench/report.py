@@ -24,6 +24,8 @@ FAMILY_TITLES = {
     "agreement": "DeepLiftSHAP vs Integrated Gradients agreement",
     "completeness": "Attribution completeness (exactness)",
     "syntax": "Syntax recovery (in-silico experiments)",
+    "faithfulness": "Faithfulness to the model (deletion curves, reverse complement, randomized model)",
+    "consistency": "Consistency across training seeds (maps) and strands (instance calls)",
     "runtime_s": "Run time per stage (seconds)",
     "training": "Training health: the learned gate",
 }
@@ -43,6 +45,7 @@ HEADLINE_METRICS = {
                   "dls_vs_dls_redrawn_spearman", "dls_vs_ig_background_sign_agreement",
                   "dls_vs_dls_redrawn_background_sign_agreement"],
     "completeness": ["median_abs", "p90_abs", "max_abs"],
+    "consistency": ["seed_cosine_instance_mean", "seed_spearman", "seed_jaccard_mean", "rc_f1"],
     "syntax": None,  # every pair's measures; the spacing curves get a figure of their own
     "runtime_s": ["train", "interpret"],
     "training": ["learned", "ceiling_likelihood_ratio"],

@@ -8,6 +8,9 @@ the stages it consumes (never from the command line):
       → trained model (+ prediction metrics)
         → interpretation, one per method
           → scores (the cell's result rows)
+
+With the ``consistency`` family, a second pass once every cell is done reads each cell's sequences
+again with another seed's model (seed stability) and on their reverse complements (strand consistency).
 """
 
 from __future__ import annotations
@@ -312,6 +315,121 @@ def _score(fn, base, *args, gate_reason: str = "", **kwargs) -> list:
     return out
 
 
+# --------------------------------------------------------------------------- the consistency stage
+
+
+@dataclass
+class ConsistencyTask:
+    """One cell's consistency checks (the ``consistency`` family), run once every cell is done.
+
+    ``replicate``: the ``(seed, dataset key)`` of the model whose maps of this cell's sequences are
+    compared with the cell's own (the next seed of the suite; None with one seed); ``gate_reason``:
+    why this cell's model, or the replicate, failed the learned gate ("" when both passed).
+    """
+
+    cell: CellTask
+    replicate: tuple | None
+    gate_reason: str = ""
+
+
+def consistency_tasks(cells: list, seeds: list, rows: list) -> list:
+    """The consistency task of every cell whose model trained. Each cell's replicate is the model of
+    the next seed (cyclically): models of one grammar that differ by training seed and by the draw of
+    their training set, so every seed's sequences are read once by another seed's model."""
+    gate_of = {(r["simulation"], r["model"], r["seed"]): r for r in rows if r["metric"] == "training/learned"}
+    keys = {(c.simulation.label, c.seed): c.ds_key for c in cells}
+    out = []
+    for c in cells:
+        mine = gate_of.get((c.simulation.label, c.model.label, c.seed))
+        if mine is None:  # the model did not train: its cell already says why
+            continue
+        replicate, reasons = None, [mine["reason"]] if mine["status"] != "ok" or mine["value"] != 1 else []
+        if len(seeds) > 1:
+            other = seeds[(list(seeds).index(c.seed) + 1) % len(seeds)]
+            theirs = gate_of.get((c.simulation.label, c.model.label, other))
+            if theirs is not None and (c.simulation.label, other) in keys:
+                replicate = (other, keys[(c.simulation.label, other)])
+                if theirs["value"] != 1:
+                    reasons.append(f"the replicate (seed {other}) did not learn")
+        out.append(ConsistencyTask(c, replicate, "; ".join(r for r in reasons if r) or
+                                   ("the model did not learn" if reasons else "")))
+    return out
+
+
+def run_consistency(task: ConsistencyTask) -> CellResult:
+    """Seed stability of every attribution route (its maps of the cell's sequences by the cell's model
+    and by the replicate, with the same references) and reverse-complement consistency of every
+    instance route (the method run again on the reverse complements, by the same model with the same
+    seed). Their interpretations are cached as any other; never raises."""
+    from .metrics.consistency import reverse_complement
+    from .scoring import score_rc_instances, score_seed_stability
+
+    c = task.cell
+    cache = StageCache(c.cache_root)
+    base = dict(suite=c.suite, simulation=c.simulation.label, model=c.model.label, seed=c.seed,
+                model_params=json.dumps(c.model.identity(), sort_keys=True, default=str))
+    rows = []
+    try:
+        ds = registry.load_dataset(cache.path("dataset", c.ds_key))
+        m_key, _ = model_key(c.simulation, c.model, c.seed, c.ds_key)
+        trained = registry.load_trained(cache.path("model", m_key), c.model, ds)
+        other = None
+        if task.replicate is not None:
+            r_key, _ = model_key(c.simulation, c.model, task.replicate[0], task.replicate[1])
+            if cache.has("model", r_key):
+                other = registry.load_trained(cache.path("model", r_key), c.model, ds)
+        index, _ = registry.interpret_index(ds, c.interpret, cell_seed("interpret", c.simulation, c.seed))
+        x = ds.x[index].astype(np.float32)
+        x_rc = np.ascontiguousarray(reverse_complement(x), dtype=np.float32)
+        truth = ds.truth_for(index)
+    except Exception as exc:
+        rows.append(row(**base, method="(consistency)", metric="consistency", status="failed", reason=_reason(exc)))
+        return CellResult(rows, cache.counters(), True)
+    method_seed = cell_seed("method", c.simulation, c.seed)
+    for method in c.methods:
+        mbase = dict(base, method=method.label,
+                     method_params=json.dumps(method.identity(), sort_keys=True, default=str))
+        i_key, i_seed = method_key(method, m_key, c.interpret, method_seed, index)
+        if registry.skip_reason(method, trained) or not cache.has("interpretation", i_key):
+            continue  # skipped or failed in its cell, which says so
+        try:
+            interp = registry.load_interpretation(cache.path("interpretation", i_key))
+            declared = registry.method_of(method)
+            if "attributions" in declared.produces and interp.attributions is not None and other is not None:
+                key = stable_hash("replicate", i_key, m_key, task.replicate)
+                path = cache.get_or_compute(
+                    "interpretation", key,
+                    lambda tmp: registry.interpret_and_save(method, other, x, ds, i_seed, tmp),
+                    meta={"method": method.identity(), "replicate_of": i_key})
+                replicate = registry.load_interpretation(path)
+                rows.extend(_score(score_seed_stability, mbase, interp, replicate, x, truth, c.metrics,
+                                   gate_reason=task.gate_reason))
+            if "instances" in declared.produces:
+                path = cache.get_or_compute(
+                    "interpretation", stable_hash("reverse_complement", i_key),
+                    lambda tmp: registry.interpret_and_save(method, trained, x_rc, ds, i_seed, tmp),
+                    meta={"method": method.identity(), "reverse_complement_of": i_key})
+                mirrored = registry.load_interpretation(path)
+                rows.extend(_score(score_rc_instances, mbase, interp, mirrored, x, c.metrics,
+                                   same_motif=_same_motifs(interp.motifs, mirrored.motifs),
+                                   gate_reason=task.gate_reason))
+        except Exception as exc:
+            log.exception("consistency of %s failed", method.label)
+            rows.append(row(**mbase, metric="(consistency)", status="failed", reason=_reason(exc)))
+    return CellResult(rows, cache.counters(), any(r["status"] == "failed" for r in rows))
+
+
+def _same_motifs(a, b) -> bool:
+    """Whether two runs' motifs are the same set by name (every name of one run is in the other with an
+    equal matrix: a read-out's filters, a control's fixed motifs): then a call on the reverse complement
+    must carry its forward call's motif name. Routes that discover motifs anew on each run (MoDISco's
+    patterns, seqlet clusters) reuse names for other matrices, so their calls are matched by place."""
+    ma = {m.name: np.asarray(m.pfm) for m in a}
+    mb = {m.name: np.asarray(m.pfm) for m in b}
+    return bool(ma) and ma.keys() == mb.keys() and all(
+        ma[k].shape == mb[k].shape and np.allclose(ma[k], mb[k], atol=1e-6) for k in ma)
+
+
 # --------------------------------------------------------------------------- the suite
 
 
@@ -376,6 +494,17 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
             n_failed += int(result.failed)
             if bar:
                 bar.update(1)
+        if "consistency" in suite.metrics:
+            if bar:
+                bar.close()
+            checks = consistency_tasks(tasks, suite.seeds, all_rows)
+            bar = _progress(len(checks), progress, f"{suite.name}: consistency")
+            for _, result in executor.map(run_consistency, checks):
+                all_rows.extend(result.rows)
+                counters = _merge(counters, result.counters)
+                n_failed += int(result.failed)
+                if bar:
+                    bar.update(1)
     finally:
         if bar:
             bar.close()

@@ -313,7 +313,7 @@ def score_seed_stability(interp, replicate, x: np.ndarray, truth: pd.DataFrame, 
 
     ``interp`` and ``replicate`` are the same method's interpretations (same parameters, same
     references) of the same sequences ``x`` by the cell's model and by a replicate trained on the
-    same dataset with another model seed. Keys (family ``agreement``): ``seed_cosine_mean`` and
+    same task with another training seed. Keys (family ``consistency``): ``seed_cosine_mean`` and
     ``seed_jaccard_mean`` (:func:`bench.metrics.seed_stability` on actual contributions),
     ``seed_spearman`` (mean per-sequence rank correlation of the contribution tracks) and
     ``seed_cosine_instance_mean`` (mean within-instance cosine over functional planted instances).
@@ -321,16 +321,16 @@ def score_seed_stability(interp, replicate, x: np.ndarray, truth: pd.DataFrame, 
     from . import metrics as M
     from .metrics.attributions import _nanmean, track_agreement
 
-    if "agreement" not in metrics or interp.attributions is None or replicate.attributions is None:
+    if "consistency" not in metrics or interp.attributions is None or replicate.attributions is None:
         return {}
     xf = np.asarray(x, dtype=np.float64)
     stab = M.seed_stability([interp.attributions, replicate.attributions], x=xf)
     per = track_agreement((np.asarray(interp.attributions) * xf).sum(axis=1),
                           (np.asarray(replicate.attributions) * xf).sum(axis=1))
     signs = M.sign_agreement(interp.attributions, replicate.attributions, truth, x=xf)
-    return {"agreement/seed_cosine_mean": stab["cosine_mean"], "agreement/seed_jaccard_mean": stab["jaccard_mean"],
-            "agreement/seed_spearman": _nanmean(per["spearman"]),
-            "agreement/seed_cosine_instance_mean": signs["cosine_instance_mean"]}
+    return {"consistency/seed_cosine_mean": stab["cosine_mean"], "consistency/seed_jaccard_mean": stab["jaccard_mean"],
+            "consistency/seed_spearman": _nanmean(per["spearman"]),
+            "consistency/seed_cosine_instance_mean": signs["cosine_instance_mean"]}
 
 
 def score_rc_instances(interp, interp_rc, x: np.ndarray, metrics: list, same_motif: bool = True) -> dict:
@@ -340,15 +340,15 @@ def score_rc_instances(interp, interp_rc, x: np.ndarray, metrics: list, same_mot
     ``bench.metrics.consistency.reverse_complement(x)``. ``same_motif``: a call matches only a call
     of the same motif name (True for read-outs, whose motifs are the model's filters; pass False for
     routes that discover and name motifs anew on each run, such as MoDISco). Keys (family
-    ``instances``): ``rc_f1``, ``rc_forward_matched_fraction``, ``rc_reverse_matched_fraction``.
+    ``consistency``): ``rc_f1``, ``rc_forward_matched_fraction``, ``rc_reverse_matched_fraction``.
     """
     from .metrics.consistency import rc_instance_agreement
 
-    if "instances" not in metrics:
+    if "consistency" not in metrics:
         return {}
     r = rc_instance_agreement(interp.instances, interp_rc.instances, int(np.shape(x)[2]), same_motif=same_motif)
-    return {"instances/rc_f1": r["f1"], "instances/rc_forward_matched_fraction": r["forward_matched_fraction"],
-            "instances/rc_reverse_matched_fraction": r["reverse_matched_fraction"]}
+    return {"consistency/rc_f1": r["f1"], "consistency/rc_forward_matched_fraction": r["forward_matched_fraction"],
+            "consistency/rc_reverse_matched_fraction": r["reverse_matched_fraction"]}
 
 
 #: the agreement measures given beside their null (the reference-redraw of DeepLiftSHAP)

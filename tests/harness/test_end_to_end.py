@@ -147,3 +147,29 @@ def test_serial_and_pool_runs_never_share_a_model(tmp_path):
     def keys(df):
         return set(df[df.metric == "runtime_s/train"].detail.map(lambda d: json.loads(d)["model_key"]))
     assert keys(serial) == keys(again) and not keys(serial) & keys(local)
+
+
+def test_consistency_family_reads_each_seed_with_the_other_seeds_model_and_the_reverse_complement(tmp_path):
+    cfg = tiny_suite(tmp_path / "run", seeds=(0, 1), methods=[
+        {"name": "deeplift_shap", "params": {"n_references": 2}}, {"name": "filter_readout"}])
+    cfg["metrics"] = ["attributions", "instances", "consistency"]
+    first = run_suite(load_suite(cfg), executor=SerialExecutor(), progress=False, report=False)
+    df = first.results
+    seed_rows = df[df.metric == "consistency/seed_cosine_mean"]
+    # one row per (route, seed): seed 0's sequences read by seed 1's model and the reverse
+    assert sorted(seed_rows.seed) == [0, 1] and set(seed_rows.method) == {"deeplift_shap"}
+    assert seed_rows.value.between(-1, 1).all()
+    # both tiny models stayed at chance: the values are kept, as not learned, in no mean
+    assert (seed_rows.status == "not_learned").all()
+    rc = df[df.metric == "consistency/rc_f1"]
+    assert sorted(rc.seed) == [0, 1] and set(rc.method) == {"filter_readout"} and rc.value.between(0, 1).all()
+    # the families that re-run the models are the only ones not scored by default
+    assert not df.metric.str.startswith("faithfulness/").any()
+    # a rerun serves every extra interpretation from the cache
+    second = run_suite(load_suite(cfg), executor=SerialExecutor(), progress=False, report=False)
+    assert second.counters["interpretation"]["misses"] == 0
+    pd.testing.assert_frame_equal(_comparable(first.results), _comparable(second.results))
+    # one seed: no replicate, so no seed stability, but the strand check still runs
+    cfg["seeds"] = [0]
+    one = run_suite(load_suite(cfg), executor=SerialExecutor(), progress=False, report=False).results
+    assert not (one.metric == "consistency/seed_cosine_mean").any() and (one.metric == "consistency/rc_f1").any()

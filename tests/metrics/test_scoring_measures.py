@@ -114,20 +114,20 @@ def test_cross_method_keeps_old_keys_and_adds_model_checks(cell, monkeypatch):
 
 def test_seed_stability_and_rc_instance_scorers(cell):
     ds, model, x, truth, interp = cell
-    same = scoring.score_seed_stability(interp, interp, x, truth, ["agreement"])
-    assert same["agreement/seed_cosine_mean"] == pytest.approx(1.0)
-    assert same["agreement/seed_jaccard_mean"] == pytest.approx(1.0)
-    assert same["agreement/seed_spearman"] == pytest.approx(1.0)
-    assert same["agreement/seed_cosine_instance_mean"] == pytest.approx(1.0)
+    same = scoring.score_seed_stability(interp, interp, x, truth, ["consistency"])
+    assert same["consistency/seed_cosine_mean"] == pytest.approx(1.0)
+    assert same["consistency/seed_jaccard_mean"] == pytest.approx(1.0)
+    assert same["consistency/seed_spearman"] == pytest.approx(1.0)
+    assert same["consistency/seed_cosine_instance_mean"] == pytest.approx(1.0)
     other, _, _ = attribute(models.build_model("cnn", {}, input_length=ds.length, seed=1), x, "deeplift_shap",
                             n_references=2, seed=0)
-    differ = scoring.score_seed_stability(interp, Interpretation(attributions=other), x, truth, ["agreement"])
-    assert differ["agreement/seed_cosine_mean"] < 0.99
-    assert scoring.score_seed_stability(interp, interp, x, truth, ["attributions"]) == {}
+    differ = scoring.score_seed_stability(interp, Interpretation(attributions=other), x, truth, ["consistency"])
+    assert differ["consistency/seed_cosine_mean"] < 0.99
+    assert scoring.score_seed_stability(interp, interp, x, truth, ["agreement"]) == {}
     # calls found again, mapped, on the reverse complement: full agreement
     mirrored = Interpretation(motifs=interp.motifs, instances=reverse_complement_calls(interp.instances, ds.length))
-    r = scoring.score_rc_instances(interp, mirrored, reverse_complement(x), ["instances"])
-    assert r == {"instances/rc_f1": 1.0, "instances/rc_forward_matched_fraction": 1.0,
-                 "instances/rc_reverse_matched_fraction": 1.0}
+    r = scoring.score_rc_instances(interp, mirrored, reverse_complement(x), ["consistency"])
+    assert r == {"consistency/rc_f1": 1.0, "consistency/rc_forward_matched_fraction": 1.0,
+                 "consistency/rc_reverse_matched_fraction": 1.0}
     none = Interpretation(motifs=interp.motifs, instances=pd.DataFrame(columns=interp.instances.columns))
-    assert scoring.score_rc_instances(interp, none, x, ["instances"])["instances/rc_f1"] == 0.0
+    assert scoring.score_rc_instances(interp, none, x, ["consistency"])["consistency/rc_f1"] == 0.0
