@@ -270,6 +270,19 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _suite_description(folders) -> str | None:
+    """The suite's description, from the first run folder whose provenance records one."""
+    for folder in folders:
+        prov = Path(folder) / "provenance.json"
+        try:
+            text = json.loads(prov.read_text()).get("description") if prov.is_file() else None
+        except (OSError, ValueError, AttributeError):
+            continue
+        if text:
+            return str(text)
+    return None
+
+
 def _cmd_report(args) -> int:
     from .report import build_report
     from .results import merge_parts, read_results, write_results
@@ -308,7 +321,7 @@ def _cmd_report(args) -> int:
     caches = [f / "cache" for f in folders if (f / "cache").exists()]
     try:
         path = build_report(df, args.out, title=args.title or str(df.suite.iloc[0]) if len(df) else "results",
-                            cache_root=caches[-1] if caches else None)
+                            cache_root=caches[-1] if caches else None, description=_suite_description(folders))
     except ReportFolderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,11 @@ VERDICT_NOTE = ("Each row compares route A with route B on one grammar, paired o
                 "learned gate are set aside. For `motifs/*` (one value per trained model) the interval is over seeds "
                 "only, so with two seeds it spans their two differences. `floor` is the negative control's mean "
                 "(random motifs): a value near it is no recovery. Full table: `tables/verdicts.csv`.")
+HEADLINE_NOTE = ("The comparisons a reader looks for first (`bench.verdicts.HEADLINE`): ARGMINN's one-pass read-out "
+                 "against DeepLiftSHAP + MoDISco on the standard CNN (instances by FIMO scan of the patterns, and by "
+                 "MoDISco's own seqlets), ARGMINN's DeepLiftSHAP maps against the CNN's, DeepLiftSHAP against IG, and "
+                 "the one-hot gradient correction, each per grammar with its paired 95% interval; every other "
+                 "comparison is below.")
 SUMMARY_NOTE = "Across grammars: how often route A is better than, ties with or is worse than route B."
 CONTROL_NOTE = ("The positive control scans the true motifs with the routes' cut-off rule; a route should not beat "
                 "it on instance F1 (either kind) or motif recall. These rows do (interval of route − control above "
@@ -104,6 +110,16 @@ SHORTFALL_NOTE = ("Where the seed selected on validation loses to the likelihood
                   "(the group's share of the positives times the two readers' difference on its positives ranked "
                   "against every negative). The last columns give both readers' auROC on the positives of the "
                   "bottom quarter and of the top half.")
+
+
+SELECTION_NOTE_OWN = ("Given several seeds, a practitioner keeps the one whose kept epoch has the best validation "
+                      "auROC; the test split plays no part in the choice. Its test auROC is set beside the mean "
+                      "over seeds.")
+CEILING_NOTE_OWN = ("The best test auROC any model can reach on these simulations, from readers that need no "
+                    "training: the likelihood-ratio reader knows the generative model (grammar, PFMs, background) "
+                    "and reads the sequence (exact without background-match rejection, a lower bound with it); the "
+                    "planted-content reader sees only what was planted. Model columns are mean test auROC over "
+                    "seeds.")
 
 
 SELECTED_ROUTES_NOTE = ("The means elsewhere in this report include every seed, so a seed that trained poorly "
@@ -376,8 +392,12 @@ VERDICT_COLOURS = {"better": "#1b7837", "tie": "#f0f0f0", "worse": "#b2182b", "n
                    "no data": "#ffffff"}
 
 
-def verdict_grid_figure(verdicts: pd.DataFrame, title: str, out: Path) -> list[Path]:
-    """Grammar × comparison, each cell coloured by the verdict and labelled with A − B and its interval."""
+def verdict_grid_figure(verdicts: pd.DataFrame, title: str, out: Path, stem: str = "verdicts",
+                        heading: str = "paired verdicts") -> list[Path]:
+    """Grammar × comparison, each cell coloured by the verdict and labelled with A − B and its interval.
+
+    With a ``question`` column (:func:`bench.verdicts.headline_verdicts`) the rows are labelled by it and
+    the metric; otherwise by the metric and both routes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -385,7 +405,10 @@ def verdict_grid_figure(verdicts: pd.DataFrame, title: str, out: Path) -> list[P
 
     if verdicts.empty:
         return []
-    v = verdicts.assign(comparison=verdicts.metric + ": " + verdicts.route_a + "  vs  " + verdicts.route_b)
+    if "question" in verdicts:
+        v = verdicts.assign(comparison=verdicts.question + ": " + verdicts.metric.map(_measure_label))
+    else:
+        v = verdicts.assign(comparison=verdicts.metric + ": " + verdicts.route_a + "  vs  " + verdicts.route_b)
     comparisons = list(dict.fromkeys(v.comparison))
     sims = sorted(v.simulation.unique())
     label_in = 0.055 * max(len(c) for c in comparisons)  # the comparisons' labels, left of the grid
@@ -413,10 +436,31 @@ def verdict_grid_figure(verdicts: pd.DataFrame, title: str, out: Path) -> list[P
                if k != "no data"]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False,
               title="A against B", title_fontsize=7)
-    ax.set_title(f"{title}: paired verdicts\nA − B [95% hierarchical bootstrap interval]", fontsize=9, loc="left")
+    ax.set_title(f"{title}: {heading}\nA − B [95% hierarchical bootstrap interval]", fontsize=9, loc="left")
     fig.subplots_adjust(left=label_in / fig.get_figwidth(), right=1 - 1.0 / fig.get_figwidth(),
                         top=1 - 0.6 / fig.get_figheight(), bottom=0.8 / fig.get_figheight())
-    return _save_figure(fig, out, "verdicts", dpi=130)
+    return _save_figure(fig, out, stem, dpi=130)
+
+
+#: readable names of the measures the figures show (the tables keep the keys)
+MEASURE_LABELS = {
+    "instances/f1": "instance F1", "instances/f1_identity": "instance F1 (motif identity)",
+    "instances/precision": "instance precision", "instances/recall": "instance recall",
+    "instances/paper_precision": "instance precision (paper rule)", "instances/paper_recall": "instance recall (paper rule)",
+    "instances/average_precision": "instance average precision",
+    "motifs/recall": "motif recall", "motifs/n_redundant": "redundant motifs", "motifs/n_recovered": "motifs recovered",
+    "motifs/n_passing": "motifs passing quality", "motifs/non_motif_patterns": "patterns matching no motif",
+    "motifs/best_similarity_mean": "best similarity to a planted motif",
+    "attributions/auroc": "attribution auROC (planted positions)", "attributions/auprc": "attribution auPRC",
+    "attributions/pooled_auroc": "attribution auROC, pooled", "attributions/mass_in_motifs": "attribution mass in motifs",
+    "attributions/pooled_topk_recall": "top-k positional recall", "attributions/site_pfm_cosine": "site vs PFM cosine",
+    "prediction/auroc": "test auROC", "prediction/average_precision": "test average precision",
+    "prediction/accuracy": "test accuracy",
+}
+
+
+def _measure_label(metric: str) -> str:
+    return MEASURE_LABELS.get(metric, metric.split("/", 1)[-1].replace("_", " "))
 
 
 def motif_sweep_figure(df: pd.DataFrame, title: str, out: Path) -> list[Path]:
@@ -509,8 +553,14 @@ def claim_report_folder(out: Path) -> None:
 
 
 @frozen_heap()
-def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=None) -> Path:
+def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=None,
+                 description: str | None = None) -> Path:
     """Write ``README.md``, ``index.html``, ``tables/*.csv`` and ``figures/*.{png,pdf}``; returns index.html.
+
+    The report leads with the verdicts (grid, summary, the paired rows collapsed), then a table of
+    contents; every per-measure table is collapsed (and in ``tables/``). ``description``: the suite's
+    own (its ``description:``), shown first. A run without the paper's grammars gets no paper section
+    and no paper columns.
 
     Raises :class:`ReportFolderError` for a folder that holds files no report wrote.
     """
@@ -541,6 +591,10 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
             for fam in families]
     jobs.append((syntax_curve_figure, (df, title, out / "figures")))
     jobs.append((verdict_grid_figure, (verdicts, title, out / "figures")))
+    from .verdicts import headline_verdicts
+
+    headline = headline_verdicts(verdicts, df)
+    jobs.append((verdict_grid_figure, (headline, title, out / "figures", "verdicts_headline", "headline verdicts")))
     jobs.append((motif_sweep_figure, (df, title, out / "figures")))
     if cache_root is not None:
         from .report_figures import (argminn_example_figures, model_tables, motif_logo_figures,
@@ -555,12 +609,12 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     drawn = share_work(jobs)
     figures = {fam: paths[0] for fam, paths in zip(families, drawn) if paths}
     extra = {}
-    curves, grid, sweep = drawn[len(families):len(families) + 3]
+    curves, grid, head_grid, sweep = drawn[len(families):len(families) + 4]
     if curves:
         extra["Syntax: spacing curves of planted pairs"] = curves[0]
     if sweep:
         extra["Motif recall against the match threshold"] = sweep[0]
-    first = len(families) + 3
+    first = len(families) + 4
     n_table_jobs = 1 if cache_root is not None else 0
     tables_read = drawn[first] if n_table_jobs else None
     selection, ceilings, shortfall = tables_read or (pd.DataFrame(),) * 3
@@ -577,59 +631,132 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
 
     against = paper_comparison(df)
     against.to_csv(out / "tables" / "against_paper.csv", index=False)
-    md = [f"# {title}: ARGMINN-Bench report", ""]
+    paper_run = not against.empty
     sims = sorted(df.simulation.unique())
     methods = sorted(m for m in df.method.unique() if not str(m).startswith("("))
-    md.append(f"Simulations: {', '.join(sims)}. Models: {', '.join(sorted(df.model.unique()))}. "
-              f"Methods: {', '.join(methods)}. "
-              f"Seeds: {', '.join(map(str, sorted(df.seed.unique())))}. Each value is the mean over seeds "
-              "± the standard deviation, with `[n/N]`: n seeds with a defined value from a model that learned, of N "
-              "seeds run; every number comes from the run's `results.parquet` (copied into committed reports).")
-    md.append("")
-    # the sections of one table each, with a note saying how to read it
-    noted = [(title, note, table) for title, note, table in (
-        ("Verdicts: summary across grammars", SUMMARY_NOTE, summary),
-        ("Verdicts: paired comparisons", VERDICT_NOTE, _verdict_display(verdicts)),
-        ("Routes that beat the positive control", CONTROL_NOTE, _verdict_display(bounds[bounds.beats_control])
-         if not bounds.empty else bounds),
-        ("Models that did not learn", UNLEARNED_NOTE, unlearned_models(df)),
-        ("Training health", HEALTH_NOTE, training_health_table(df)),
-        ("Interpreted sequences", INTERPRETED_NOTE, interpreted_table(df)),
-        ("Against the paper", PAPER_NOTE, against),
-        ("The seed selected on validation", SELECTION_NOTE, selection),
-        ("The ceiling set by the simulation", CEILING_NOTE, ceilings),
-        ("Where the models fall short of the ceiling", SHORTFALL_NOTE, shortfall),
-        ("Routes on the seed selected on validation", SELECTED_ROUTES_NOTE, selected_routes))
-        if not table.empty]
+    intro = (f"Simulations: {', '.join(sims)}. Models: {', '.join(sorted(df.model.unique()))}. "
+             f"Methods: {', '.join(methods)}. "
+             f"Seeds: {', '.join(map(str, sorted(df.seed.unique())))}. Each value is the mean over seeds "
+             "± the standard deviation, with `[n/N]`: n seeds with a defined value from a model that learned, of N "
+             "seeds run; every number comes from the run's `results.parquet` (copied into committed reports).")
+    if not paper_run:  # a user's own grammars: no paper columns, no notes about the paper
+        selection, ceilings = _without_paper(selection), _without_paper(ceilings)
+    # the sections of one table each, with a note saying how to read it; the verdicts lead
+    lead = [s_ for s_ in (
+        Section("Headline verdicts", HEADLINE_NOTE, _verdict_display(headline, question=True)),
+        Section("Verdicts: summary across grammars", SUMMARY_NOTE, summary, collapsed=len(summary) > 20),
+        Section("Verdicts: paired comparisons", VERDICT_NOTE, _verdict_display(verdicts), collapsed=True),
+        Section("Routes that beat the positive control", CONTROL_NOTE,
+                _verdict_display(bounds[bounds.beats_control]) if not bounds.empty else bounds, collapsed=True))
+        if not s_.table.empty]
+    rest = [s_ for s_ in (
+        Section("Models that did not learn", UNLEARNED_NOTE, unlearned_models(df)),
+        Section("Training health", HEALTH_NOTE, training_health_table(df), collapsed=True),
+        Section("Interpreted sequences", INTERPRETED_NOTE, interpreted_table(df)),
+        Section("Against the paper", PAPER_NOTE, against, collapsed=True),
+        Section("The seed selected on validation", SELECTION_NOTE if paper_run else SELECTION_NOTE_OWN, selection),
+        Section("The ceiling set by the simulation", CEILING_NOTE if paper_run else CEILING_NOTE_OWN, ceilings),
+        Section("Where the models fall short of the ceiling", SHORTFALL_NOTE, shortfall, collapsed=True),
+        Section("Routes on the seed selected on validation", SELECTED_ROUTES_NOTE, selected_routes, collapsed=True))
+        if not s_.table.empty]
+    fam_sections = [(FAMILY_TITLES.get(fam, fam), fam) for fam in families]
+    skipped = Section("Skipped and failed", STATUS_NOTE, status_summary(statuses))
+    toc = ([s_.title for s_ in rest] + [t for t, _ in fam_sections] + list(extra) + [skipped.title])
+
+    md = [f"# {title}: ARGMINN-Bench report", ""]
+    if description:
+        md += ["> " + " ".join(str(description).split()), ""]
+    md += [intro, ""]
+    if head_grid:
+        md += ["![headline verdicts](figures/verdicts_headline.png)", ""]
+    for sec in lead:
+        md += sec.markdown()
     if grid:
-        md += ["![verdicts](figures/verdicts.png)", ""]
-    for title_, note, table in noted:
-        md += [f"## {title_}", "", note, "",
-               table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False), ""]
-    for fam in families:
-        md.append(f"## {FAMILY_TITLES.get(fam, fam)}")
-        md.append("")
+        md += ["Every comparison: [figures/verdicts.png](figures/verdicts.png).", ""]
+    md += ["## Contents", ""] + [f"- [{t}](#{_anchor(t)})" for t in toc] + [""]
+    for sec in rest:
+        md += sec.markdown()
+    for fam_title, fam in fam_sections:
+        md += [f"## {fam_title}", ""]
         if fam in figures:
-            md.append(f"![{fam}](figures/{figures[fam].name})")
-            md.append("")
+            md += [f"![{fam}](figures/{figures[fam].name})", ""]
         for metric in sorted(m for m in tables if _family(m) == fam):
-            md.append(f"**{metric}**")
-            md.append("")
-            md.append(tables[metric].to_markdown() if _has_tabulate() else tables[metric].to_string())
-            md.append("")
+            md += [f"<details><summary><b>{metric}</b> (<code>tables/{metric.replace('/', '__')}.csv</code>)</summary>",
+                   "", _markdown(tables[metric], index=True), "", "</details>", ""]
     for name, path in extra.items():
-        md.append(f"## {name}")
-        md.append("")
-        md.append(f"![{name}](figures/{Path(str(path)).name})" if isinstance(path, Path) else str(path))
-        md.append("")
-    md.append("## Skipped and failed")
-    md.append("")
-    md.append("(none)" if statuses.empty else (statuses.to_markdown(index=False) if _has_tabulate()
-                                                else statuses.to_string(index=False)))
+        md += [f"## {name}", "",
+               f"![{name}](figures/{Path(str(path)).name})" if isinstance(path, Path) else str(path), ""]
+    md += skipped.markdown(empty="(none)")
     (out / "README.md").write_text("\n".join(md) + "\n")
-    (out / "index.html").write_text(_html(title, families, tables, figures, extra, statuses, noted,
-                                                 lead=grid[0] if grid else None))
+    (out / "index.html").write_text(_html(title, description, intro, lead, rest, toc, fam_sections, tables, figures,
+                                          extra, skipped, grid_path=head_grid[0] if head_grid else None,
+                                          full_grid=grid[0] if grid else None))
     return out / "index.html"
+
+
+@dataclass
+class Section:
+    """One table of the report with the note that says how to read it; ``collapsed``: inside a
+    ``<details>`` block (long tables, all also in ``tables/``)."""
+
+    title: str
+    note: str
+    table: pd.DataFrame
+    collapsed: bool = False
+
+    def markdown(self, empty: str | None = None) -> list[str]:
+        body = empty if (self.table.empty and empty is not None) else _markdown(self.table)
+        if self.collapsed:
+            body = "\n".join([f"<details><summary>{len(self.table)} rows</summary>", "", body, "", "</details>"])
+        return [f"## {self.title}", "", self.note, "", body, ""]
+
+    def html(self, empty: str | None = None) -> str:
+        body = (f"<p>{html.escape(empty)}</p>" if (self.table.empty and empty is not None)
+                else self.table.to_html(index=False, escape=True))
+        if self.collapsed:
+            body = f"<details><summary>{len(self.table)} rows</summary>{body}</details>"
+        return (f"<h2 id='{_anchor(self.title)}'>{html.escape(self.title)}</h2>"
+                f"<p>{html.escape(self.note)}</p>{body}")
+
+
+def _anchor(title: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens."""
+    keep = "".join(ch for ch in title.lower() if ch.isalnum() or ch in " -_")
+    return keep.replace(" ", "-")
+
+
+def _markdown(table: pd.DataFrame, index: bool = False) -> str:
+    return table.to_markdown(index=index) if _has_tabulate() else table.to_string(index=index)
+
+
+def _without_paper(table: pd.DataFrame) -> pd.DataFrame:
+    """A table without its paper columns (a run on other grammars has no paper number to show)."""
+    if table.empty:
+        return table
+    drop = [c for c in table.columns if "paper" in str(c) or c in ("difference", "verdict")]
+    return table.drop(columns=drop)
+
+
+STATUS_NOTE = ("Rows without a value that enters a mean, grouped by status and reason, with how many rows and "
+               "which grammars, models and methods they touch (every row: `tables/status.csv`). `skipped` rows "
+               "are undefined values (a precision without calls) or routes a model cannot take; `failed` rows "
+               "are stages that raised, retried on the next run.")
+
+
+def status_summary(statuses: pd.DataFrame) -> pd.DataFrame:
+    """The skipped and failed rows grouped by (status, reason): counts and what they touch."""
+    if statuses.empty:
+        return statuses
+
+    def join(v, cap=6):
+        u = sorted({str(x) for x in v})
+        return ", ".join(u[:cap]) + (f" (+{len(u) - cap})" if len(u) > cap else "")
+
+    g = statuses.assign(reason=statuses.reason.fillna("").astype(str).str.slice(0, 160))
+    out = (g.groupby(["status", "reason"], as_index=False)
+           .agg(rows=("metric", "size"), simulations=("simulation", join), models=("model", join),
+                methods=("method", join)))
+    return out.sort_values(["status", "rows"], ascending=[True, False]).reset_index(drop=True)
 
 
 INTERPRETED_NOTE = ("Which sequences every route read: the test split's positives, plus (``classes: auto``) the "
@@ -648,14 +775,18 @@ def interpreted_table(df: pd.DataFrame) -> pd.DataFrame:
             .agg(lambda v: f"{int(v.min())}" if v.min() == v.max() else f"{int(v.min())}-{int(v.max())}"))
 
 
-def _verdict_display(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The verdict rows for reading: the difference with its interval in one column."""
+def _verdict_display(verdicts: pd.DataFrame, question: bool = False) -> pd.DataFrame:
+    """The verdict rows for reading: the difference with its interval in one column (``question``: led by
+    the headline question each row answers)."""
     if verdicts.empty:
         return verdicts
     v = verdicts.copy()
-    v["A − B [95% CI]"] = [("—" if pd.isna(d) else f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+    v["A − B [95% CI]"] = [("—" if pd.isna(d) else f"{d:+.3f} (no interval)" if pd.isna(lo) else
+                            f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]")
                            for d, lo, hi in zip(v.difference, v.ci_low, v.ci_high)]
     cols = ["simulation", "metric", "route_a", "route_b", "A − B [95% CI]", "verdict", "n_seeds", "n_sequences"]
+    if question and "question" in v:
+        cols = ["question"] + cols
     for c in ("value_a", "value_b", "floor"):
         if c in v:
             v[c] = v[c].round(3)
@@ -672,29 +803,39 @@ def _has_tabulate() -> bool:
         return False
 
 
-def _html(title, families, tables, figures, extra, statuses, noted, lead=None) -> str:
+def _html(title, description, intro, lead, rest, toc, fam_sections, tables, figures, extra, skipped,
+          grid_path=None, full_grid=None) -> str:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              "<style>body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
              "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}"
-             "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}</style></head><body>",
+             "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}"
+             "blockquote{color:#444;border-left:4px solid #ccc;margin-left:0;padding-left:1em}"
+             "summary{cursor:pointer}</style></head><body>",
              f"<h1>{html.escape(title)}: ARGMINN-Bench report</h1>"]
-    if lead is not None:
-        parts.append(f"<img src='figures/{Path(str(lead)).name}' alt='verdicts'>")
-    for title_, note, table in noted:
-        parts += [f"<h2>{html.escape(title_)}</h2>", f"<p>{html.escape(note)}</p>", table.to_html(index=False, escape=True)]
-    for fam in families:
-        parts.append(f"<h2>{html.escape(FAMILY_TITLES.get(fam, fam))}</h2>")
+    if description:
+        parts.append(f"<blockquote>{html.escape(' '.join(str(description).split()))}</blockquote>")
+    parts.append(f"<p>{html.escape(intro)}</p>")
+    if grid_path is not None:
+        parts.append(f"<img src='figures/{Path(str(grid_path)).name}' alt='headline verdicts'>")
+    parts += [sec.html() for sec in lead]
+    if full_grid is not None:
+        parts.append(f"<p>Every comparison: <a href='figures/{Path(str(full_grid)).name}'>figures/"
+                     f"{Path(str(full_grid)).name}</a>.</p>")
+    parts.append("<h2>Contents</h2><ul>" + "".join(f"<li><a href='#{_anchor(t)}'>{html.escape(t)}</a></li>"
+                                                 for t in toc) + "</ul>")
+    parts += [sec.html() for sec in rest]
+    for fam_title, fam in fam_sections:
+        parts.append(f"<h2 id='{_anchor(fam_title)}'>{html.escape(fam_title)}</h2>")
         if fam in figures:
             parts.append(f"<img src='figures/{figures[fam].name}' alt='{fam}'>")
         for metric in sorted(m for m in tables if _family(m) == fam):
-            parts.append(f"<h4>{html.escape(metric)}</h4>")
-            parts.append(tables[metric].to_html(escape=True))
+            parts.append(f"<details><summary><b>{html.escape(metric)}</b></summary>{tables[metric].to_html(escape=True)}"
+                         "</details>")
     for name, path in extra.items():
-        parts.append(f"<h2>{html.escape(name)}</h2>")
+        parts.append(f"<h2 id='{_anchor(name)}'>{html.escape(name)}</h2>")
         parts.append(f"<img src='figures/{Path(str(path)).name}'>" if isinstance(path, Path)
                      else f"<p>{html.escape(str(path))}</p>")
-    parts.append("<h2>Skipped and failed</h2>")
-    parts.append("<p>(none)</p>" if statuses.empty else statuses.to_html(index=False, escape=True))
+    parts.append(skipped.html(empty="(none)"))
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -112,6 +112,7 @@ def provenance(suite, counters: dict, wall_s: float) -> dict:
         device = "unknown"
     return {
         "suite": suite.name, "suite_hash": suite.hash, "selection": suite.selection,
+        "description": getattr(getattr(suite, "raw", None), "description", None),
         "suite_file": str(suite.source) if suite.source else None,
         "git_commit": git_commit(Path(__file__).parent),
         "packages": package_versions(), "device": device,

@@ -516,7 +516,8 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
     if report:
         from .report import build_report
 
-        paths["report"] = build_report(df, out / "report", title=suite.name, cache_root=cache_root)
+        paths["report"] = build_report(df, out / "report", title=suite.name, cache_root=cache_root,
+                                       description=suite.raw.description)
     return RunSummary(df, paths, counters, n_failed, wall)
 
 

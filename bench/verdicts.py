@@ -277,6 +277,49 @@ def verdict_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return out[VERDICT_COLUMNS]
 
 
+#: the comparisons a reader looks for first, as ((method A, model A), (method B, model B), metrics, question):
+#: ARGMINN's one-pass read-out against DeepLiftSHAP + MoDISco on the standard CNN (the paper's claim), its
+#: maps against the CNN's, and the two attribution choices every user makes (DeepLiftSHAP or IG; the
+#: one-hot gradient correction or not)
+HEADLINE = (
+    (("argminn_readout", "argminn"), ("modisco", "cnn"),
+     ("instances/f1", "instances/precision", "instances/recall", "motifs/recall"),
+     "ARGMINN read-out vs CNN + DeepLiftSHAP + MoDISco"),
+    (("deeplift_shap", "argminn"), ("deeplift_shap", "cnn"), ("attributions/auroc",),
+     "DeepLiftSHAP: ARGMINN vs CNN"),
+    (("deeplift_shap", "cnn"), ("integrated_gradients", "cnn"), ("attributions/auroc",),
+     "CNN: DeepLiftSHAP vs IG"),
+)
+
+
+def headline_verdicts(verdicts: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``verdicts`` that answer :data:`HEADLINE`'s questions, plus the one-hot gradient
+    correction on the CNN (each corrected gradient route against itself uncorrected), with a
+    ``question`` column; empty when the run holds none of those routes."""
+    if verdicts.empty:
+        return verdicts.assign(question=pd.Series(dtype=str))
+    routes = _routes(df)
+    names = {(r.simulation, f"{r.model} · {r.method}"): (r.method_name, r.model_name) for r in routes.itertuples()}
+    a = [names.get(k) for k in zip(verdicts.simulation, verdicts.route_a)]
+    b = [names.get(k) for k in zip(verdicts.simulation, verdicts.route_b)]
+    question = []
+    for ra, rb, metric, label_b in zip(a, b, verdicts.metric, verdicts.route_b):
+        q = None
+        method_b = str(label_b).split(" · ", 1)[-1]
+        for want_a, want_b, metrics, text in HEADLINE:
+            # (the same method's patterns under a second label give the same motifs: its motif rows repeat)
+            if ra == want_a and rb == want_b and metric in metrics and not (
+                    method_b != want_b[0] and metric.startswith("motifs/")):
+                # a second entry of the same method under its own label (modisco_seqlets) says so
+                q = text + (f" ({method_b})" if method_b != want_b[0] else "")
+        if (q is None and ra is not None and rb is not None and ra[0] == rb[0] and ra[1] == rb[1] == "cnn"
+                and ra[0] in GRADIENT_ROUTES and ra[0] != "integrated_gradients" and metric == "attributions/auroc"):
+            q = f"CNN {ra[0]}: one-hot correction on vs off"
+        question.append(q)
+    out = verdicts.assign(question=question)
+    return out[out.question.notna()].reset_index(drop=True)
+
+
 def verdict_summary(verdicts: pd.DataFrame) -> pd.DataFrame:
     """Across simulations: how often route A wins, ties and loses against route B, per metric.
 

@@ -99,6 +99,34 @@ def test_build_report_writes_every_section(results, tmp_path):
     assert (tmp_path / "figures" / "prediction.png").exists()
 
 
+def test_report_leads_with_verdicts_then_contents_and_groups_what_was_skipped(results, tmp_path):
+    skipped = pd.DataFrame([_row("spi1_single", "cnn", s, "deeplift_shap", "instances/precision", np.nan, "skipped",
+                                 "undefined for this cell") for s in (0, 1, 2)])
+    build_report(pd.concat([results, skipped]), tmp_path, title="t", description="Numbers are  indicative only.")
+    md = (tmp_path / "README.md").read_text()
+    assert md.splitlines()[2] == "> Numbers are indicative only."  # the suite's description, first
+    contents = md.index("## Contents")
+    assert md.index("## Skipped and failed") > contents and "- [Against the paper](#against-the-paper)" in md
+    for html_ in ((tmp_path / "index.html").read_text(),):
+        assert "<blockquote>Numbers are indicative only.</blockquote>" in html_ and "<details>" in html_
+    # per-measure tables collapse; the skipped rows are one line per reason, with their count
+    assert "<details><summary><b>prediction/auroc</b>" in md
+    from bench.report import status_summary
+
+    grouped = status_summary(status_table(pd.concat([results, skipped])))
+    row = grouped[grouped.reason == "undefined for this cell"].iloc[0]
+    assert (row.rows, row.seeds if "seeds" in grouped else 3, row.methods) == (3, 3, "deeplift_shap")
+    assert len(grouped) == 2 and md.count("undefined for this cell") == 1
+
+
+def test_report_on_a_users_own_grammar_says_nothing_of_the_paper(results, tmp_path):
+    own = results[results.simulation == "my_grammar"]
+    build_report(own, tmp_path, title="mine")
+    md = (tmp_path / "README.md").read_text()
+    assert "Against the paper" not in md and "the paper" not in md.lower()
+    assert not (tmp_path / "tables" / "against_paper.csv").read_text().strip().count("\n")
+
+
 def test_seed_selection_keeps_the_best_validation_seed_not_the_best_test_seed(tmp_path):
     """Seed 1 has the better validation auROC at its kept epoch, seed 0 the better test auROC and the
     better validation auROC at an epoch that was not kept: seed 1 is selected."""
