@@ -159,6 +159,16 @@ class SimulatedDataset:
     def __len__(self) -> int:
         return self.x.shape[0]
 
+    def __repr__(self) -> str:
+        """A summary (name, size, classes, splits, motifs, planted sites), not the arrays."""
+        counts = pd.Series(self.classes).value_counts().sort_index()
+        classes = ", ".join(f"{k} {v}" for k, v in counts.items())
+        splits = ", ".join(f"{k} {len(self.splits[k])}" for k in SPLITS)
+        functional = int(self.instances["functional"].sum()) if len(self.instances) else 0
+        return (f"SimulatedDataset({self.name!r}: {len(self)} sequences x {self.length} bp, seed {self.seed}; "
+                f"classes: {classes}; splits: {splits}; motifs: {', '.join(sorted(self.motifs))}; "
+                f"{len(self.instances)} planted sites, {functional} functional)")
+
     @property
     def length(self) -> int:
         return self.x.shape[2]

@@ -297,3 +297,22 @@ def test_modisco_calls_never_share_a_folder_and_leave_nothing(monkeypatch, tmp_p
     monkeypatch.setattr(mod, "run_modisco", _fake_run_modisco(record))
     METHODS["modisco"].run(tiny_cnn, tiny_x, {"n_references": 3}, seed=0)  # no workdir: a temp folder
     assert record[-1].name.startswith("modisco_") and not record[-1].exists()
+
+
+def test_the_scan_and_seqlet_routes_read_one_modisco_run(monkeypatch, tiny_cnn, tiny_x):
+    """modisco and modisco with instances: seqlets on the same maps: modisco-lite runs once, both get
+    the same patterns; other maps (another reference draw) run it again."""
+    from bench.methods import METHODS
+    from bench.methods import modisco as mod
+
+    record = []
+    monkeypatch.setattr(mod, "run_modisco", _fake_run_modisco(record))
+    base = {"n_references": 3}
+    scan = METHODS["modisco"].run(tiny_cnn, tiny_x, base, seed=0)
+    seqlets = METHODS["modisco"].run(tiny_cnn, tiny_x, {**base, "instances": "seqlets"}, seed=0)
+    assert len(record) == 1
+    assert [m.name for m in scan.motifs] == [m.name for m in seqlets.motifs]
+    assert all(np.array_equal(a.pfm, b.pfm) for a, b in zip(scan.motifs, seqlets.motifs))
+    METHODS["modisco"].run(tiny_cnn, tiny_x, base, seed=1)
+    assert len(record) == 2
+

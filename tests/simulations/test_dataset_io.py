@@ -108,3 +108,12 @@ def test_load_names_the_damaged_file(tmp_path, ds):
     (path / "instances.parquet").write_bytes(b"PAR1")
     with pytest.raises(ValueError, match="instances.parquet is unreadable"):
         SimulatedDataset.load(path)
+
+
+def test_a_datasets_repr_is_a_summary_not_its_arrays():
+    from simulations import simulate
+
+    ds = simulate("spi1_single", 300, seed=0)
+    text = repr(ds)
+    assert text.startswith("SimulatedDataset('") and "300 sequences x" in text and "SPI1" in text.upper()
+    assert "train " in text and "planted sites" in text and len(text) < 600
