@@ -55,6 +55,20 @@ def write_results(df: pd.DataFrame, out_dir, provenance: dict) -> dict:
     return paths
 
 
+def with_earlier_runs(prov: dict, previous: Path) -> dict:
+    """``prov`` with the provenance of every earlier run into the same folder under ``earlier_runs``
+    (oldest first): a rerun served from the cache records its own few seconds without losing the
+    first run's machine, commit and wall time. An unreadable earlier file is noted, not fatal."""
+    earlier = []
+    if Path(previous).is_file():
+        try:
+            old = json.loads(Path(previous).read_text())
+            earlier = list(old.pop("earlier_runs", [])) + [old]
+        except (OSError, ValueError, AttributeError) as exc:
+            earlier = [{"unreadable": f"{type(exc).__name__}: {exc}"}]
+    return {**prov, "earlier_runs": earlier} if earlier else dict(prov)
+
+
 def read_results(path) -> pd.DataFrame:
     """Read a results table (``results.parquet``/``.csv``, or the run folder holding one).
 

@@ -29,7 +29,7 @@ from . import registry
 from .cache import StageCache
 from .executors import frozen_heap, make_executor
 from .gate import gate, learned_bar
-from .results import provenance, row, to_frame, write_results
+from .results import provenance, row, to_frame, with_earlier_runs, write_results
 from .suite import Suite, derive_seed, stable_hash
 
 log = logging.getLogger("bench")
@@ -511,7 +511,7 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
         executor.close()
     df = to_frame(all_rows)
     wall = time.perf_counter() - t0
-    paths = write_results(df, out, provenance(suite, counters, wall))
+    paths = write_results(df, out, with_earlier_runs(provenance(suite, counters, wall), out / "provenance.json"))
     log.info("wrote %s (%d rows, %d failed cells) in %.1f s", paths["parquet"], len(df), n_failed, wall)
     if report:
         from .report import build_report

@@ -67,12 +67,15 @@ def test_tiny_suite_runs_and_resumes_from_cache(tmp_path):
     assert (tmp_path / "run" / "report" / "figures" / "training_spi1_single.png").exists()
     assert "(failed)" not in (tmp_path / "run" / "report" / "README.md").read_text()
     prov = json.loads((tmp_path / "run" / "provenance.json").read_text())
-    assert prov["packages"]["torch"] and prov["suite_hash"] == suite.hash
+    assert prov["packages"]["torch"] and prov["suite_hash"] == suite.hash and "earlier_runs" not in prov
 
     second = run_suite(load_suite(tiny_suite(tmp_path / "run")), executor=SerialExecutor(), progress=False,
                        report=False)
     assert second.counters["cell"]["hits"] == 1 and second.counters.get("model", {}).get("misses", 0) == 0
     pd.testing.assert_frame_equal(_comparable(first.results), _comparable(second.results))
+    # the cached rerun's provenance keeps the first run's (its wall time, what it computed)
+    again = json.loads((tmp_path / "run" / "provenance.json").read_text())
+    assert again["earlier_runs"] == [prov] and again["cache"]["cell"]["hits"] == 1
 
 
 def test_a_failing_method_fails_only_its_rows(tmp_path, monkeypatch):
