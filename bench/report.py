@@ -259,13 +259,50 @@ def _save_figure(fig, out: Path, stem: str, dpi: int = 110) -> list[Path]:
     return paths
 
 
-def family_figure(df: pd.DataFrame, family: str, title: str, out: Path) -> list[Path]:
-    """Points per seed and the mean, per route, faceted by metric; PNG and PDF."""
+#: one hue family per model (ARGMINN orange, the CNN blue, ...), one shade per method within it
+MODEL_HUES = ("Oranges", "Blues", "Greens", "Purples", "Reds", "Greys", "YlOrBr", "PuBuGn")
+METHOD_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "<", ">", "p", "h", "*", "d", "8")
+
+
+def route_palette(routes) -> dict:
+    """``{route: (colour, marker)}`` for ``model · method`` routes: a hue family per model (models in
+    order of appearance after sorting, ARGMINN first), a shade and marker per method."""
+    import seaborn as sns
+
+    routes = sorted(set(routes), key=lambda r: (r.split(" · ")[0] != "argminn", r))
+    models = list(dict.fromkeys(r.split(" · ")[0] for r in routes))
+    out = {}
+    for i, model in enumerate(models):
+        mine = [r for r in routes if r.split(" · ")[0] == model]
+        shades = sns.color_palette(MODEL_HUES[i % len(MODEL_HUES)], len(mine) + 3)[3:]
+        for j, r in enumerate(mine):
+            out[r] = (shades[j], METHOD_MARKERS[j % len(METHOD_MARKERS)])
+    return out
+
+
+def _y_bounds(metric: str, values: np.ndarray) -> tuple | None:
+    """Axis limits that start at a meaningful bound: chance (0.5) for an auROC, 0 for a share or count."""
+    v = values[np.isfinite(values)]
+    if not v.size:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    if "auroc" in metric:
+        return (min(0.45, lo - 0.02), 1.01)
+    if lo >= 0 and hi <= 1:
+        return (0.0, 1.02)
+    if lo >= 0:
+        return (0.0, hi * 1.08 + 1e-9)
+    return None
+
+
+def family_figure(df: pd.DataFrame, family: str, title: str, out: Path, intervals=None) -> list[Path]:
+    """Per route and grammar, faceted by measure: the mean over seeds with its 95% bootstrap interval
+    (:func:`bench.verdicts.route_intervals`, where the measure has per-sequence parts; else the range
+    over seeds) and each seed as a small point. Routes grouped by model (one hue family each). PNG, PDF."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
     from .report_figures import fit_margins
 
@@ -273,6 +310,7 @@ def family_figure(df: pd.DataFrame, family: str, title: str, out: Path) -> list[
     if sub.empty:
         return []
     sub["route"] = route(sub)
+    sub["key"] = sub.metric
     sub["metric"] = sub.metric.str.split("/", n=1).str[1].fillna(sub.metric)
     headline = HEADLINE_METRICS.get(family)
     present = set(sub.metric.unique())
@@ -285,45 +323,57 @@ def family_figure(df: pd.DataFrame, family: str, title: str, out: Path) -> list[
     sub = sub[sub.metric.isin(metrics)]
     ncol = min(3, len(metrics))
     nrow = int(np.ceil(len(metrics) / ncol))
-    n_routes = sub.route.nunique()
+    palette = route_palette(sub.route.unique())
+    n_routes = len(palette)
     sims = sorted(sub.simulation.unique())
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.6 * nrow + 0.4 * n_routes / 2), squeeze=False)
-    palette = dict(zip(sorted(sub.route.unique()), sns.color_palette("tab20", n_routes)))
-    # routes side by side within each simulation's slot, seeds as jittered points, the mean as a bar;
-    # drawn with matplotlib directly: seaborn's strip + point plots cost ~0.5 s per panel here
-    step = 0.8 / n_routes
-    offsets = {r: (i - (n_routes - 1) / 2) * step for i, r in enumerate(sorted(palette))}
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.4 * ncol, 3.8 * nrow + 0.3 * n_routes / 3), squeeze=False)
+    step = 0.84 / n_routes
+    offsets = {r: (i - (n_routes - 1) / 2) * step for i, r in enumerate(palette)}
     jitter = np.random.default_rng(0)
     sim_pos = {s: i for i, s in enumerate(sims)}
+    ci = {}
+    if intervals is not None and len(intervals):
+        ci = {(r.simulation, f"{r.model} · {r.method}", r.metric): (r.value, r.ci_low, r.ci_high)
+              for r in intervals.itertuples()}
     for ax, metric in zip(axes.ravel(), metrics):
         m = sub[sub.metric == metric]
-        # one collection for the seeds' points and one for the means: hundreds of small ones made
-        # drawing the figure several times slower
-        points, means = ([], [], []), ([], [], [])
+        key = f"{family}/{metric}"
         for (r, sim), g in m.groupby(["route", "simulation"], sort=False):
+            colour, marker = palette[r]
             x0 = sim_pos[sim] + offsets[r]
-            points[0].extend(x0 + jitter.uniform(-0.25, 0.25, len(g)) * step)
-            points[1].extend(g.value)
-            points[2].extend([palette[r]] * len(g))
-            means[0].append(x0)
-            means[1].append(g.value.mean())
-            means[2].append(palette[r])
-        if means[0]:
-            ax.scatter(points[0], points[1], s=9, c=points[2], alpha=0.55, linewidths=0)
-            ax.scatter(means[0], means[1], marker="_", s=90, c=means[2], linewidths=2)
+            ax.scatter(x0 + jitter.uniform(-0.3, 0.3, len(g)) * step, g.value, s=6, color=colour, alpha=0.45,
+                       linewidths=0)
+            mean, lo, hi = ci.get((sim, r, key), (g.value.mean(), g.value.min(), g.value.max()))
+            if np.isfinite(lo) and np.isfinite(hi):
+                ax.vlines(x0, lo, hi, color=colour, linewidth=1.1)
+            ax.scatter([x0], [mean], s=18, color=colour, marker=marker, edgecolors="black", linewidths=0.3,
+                       zorder=3)
+        bounds = _y_bounds(metric, m.value.to_numpy(float))
+        if bounds is not None:
+            ax.set_ylim(*bounds)
+        if "auroc" in metric:
+            ax.axhline(0.5, color="0.5", linestyle="--", linewidth=0.8)
+        for i in range(1, len(sims)):
+            ax.axvline(i - 0.5, color="0.9", linewidth=0.8, zorder=0)
         ax.set_xticks(range(len(sims)), sims)
         ax.set_xlim(-0.5, len(sims) - 0.5)
-        ax.set_title(metric, fontsize=10)
+        ax.set_title(_measure_label(key), fontsize=10)
+        ax.set_ylabel(_measure_label(key), fontsize=8)
         ax.set_xlabel("")
         ax.tick_params(axis="x", rotation=30, labelsize=8)
         for lbl in ax.get_xticklabels():
             lbl.set_horizontalalignment("right")
     for ax in axes.ravel()[len(metrics):]:
         ax.axis("off")
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=c, label=r) for r, c in palette.items()]
-    fig.legend(handles=handles, loc="lower center", ncol=min(4, n_routes), fontsize=8, frameon=False)
-    fig.suptitle(title, fontsize=12)
-    fit_margins(fig, axes, bottom=0.04 + 0.025 * int(np.ceil(n_routes / 4)))
+    handles = [plt.Line2D([], [], marker=mk, linestyle="", color=c, markeredgecolor="black", markeredgewidth=0.3,
+                          label=r) for r, (c, mk) in palette.items()]
+    n_legend_cols = min(4, n_routes)
+    fig.legend(handles=handles, loc="lower center", ncol=n_legend_cols, fontsize=7.5, frameon=False)
+    has_ci = any(k[2].startswith(family + "/") for k in ci)
+    fig.suptitle(f"{title}\n" + ("mean over seeds with its 95% bootstrap interval (seeds, then sequences); dots: "
+                                  "seeds" if has_ci else "mean over seeds, bar: their range; dots: seeds"),
+                 fontsize=11)
+    fit_margins(fig, axes, bottom=0.03 + 0.022 * int(np.ceil(n_routes / n_legend_cols)))
     return _save_figure(fig, out, family)
 
 
@@ -587,7 +637,11 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
                        if not str(m).startswith("(") and _family(m) not in HIDDEN_FAMILIES})
     # every figure is an independent job, spread over the cores (one per simulation for the
     # figures read from the cache)
-    jobs = [(family_figure, (df, fam, f"{title}: {FAMILY_TITLES.get(fam, fam)}", out / "figures"))
+    from .verdicts import route_intervals
+
+    intervals = route_intervals(df)
+    jobs = [(family_figure, (df, fam, f"{title}: {FAMILY_TITLES.get(fam, fam)}", out / "figures",
+                             intervals[intervals.metric.str.startswith(fam + "/")]))
             for fam in families]
     jobs.append((syntax_curve_figure, (df, title, out / "figures")))
     jobs.append((verdict_grid_figure, (verdicts, title, out / "figures")))

@@ -277,6 +277,38 @@ def verdict_table(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return out[VERDICT_COLUMNS]
 
 
+def route_intervals(df: pd.DataFrame, metrics=None, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Each route's value of each per-sequence measure with its 95% hierarchical bootstrap interval
+    (seeds, then sequences: :func:`bench.metrics.paired.paired_difference` against a route of zeros),
+    over the seeds whose model learned. Columns ``simulation, model, method, metric, value, ci_low,
+    ci_high, n_seeds``. The figures draw these instead of lone seed dots."""
+    wanted = [m for m in (metrics or VERDICT_METRICS) if VERDICT_METRICS.get(m, (None,))[0] is not None]
+    components = _components(df)
+    gated = {(sim, model, s) for (sim, model, _), seeds in _kept(df).items() for s in seeds}
+    rows = []
+    for (sim, model, method, source), by_seed in components.items():
+        for metric in wanted:
+            src, num_w, den_w, _ = VERDICT_METRICS[metric]
+            if src != source:
+                continue
+            per_seed = []
+            for s, c in sorted(by_seed.items()):
+                if (sim, model, s) in gated or not all(k in c for k in (*num_w, *den_w)):
+                    continue
+                num = sum(w * c[k].to_numpy(float) for k, w in num_w.items())
+                den = sum(w * c[k].to_numpy(float) for k, w in den_w.items())
+                per_seed.append((num, den, np.zeros_like(num), den))
+            if not per_seed:
+                continue
+            res = paired_difference(per_seed, n_boot=n_boot, seed=seed)
+            if res["n_seeds"]:
+                rows.append({"simulation": sim, "model": model, "method": method, "metric": metric,
+                             "value": res["difference"], "ci_low": res["ci_low"], "ci_high": res["ci_high"],
+                             "n_seeds": res["n_seeds"]})
+    return pd.DataFrame(rows, columns=["simulation", "model", "method", "metric", "value", "ci_low", "ci_high",
+                                       "n_seeds"])
+
+
 #: the comparisons a reader looks for first, as ((method A, model A), (method B, model B), metrics, question):
 #: ARGMINN's one-pass read-out against DeepLiftSHAP + MoDISco on the standard CNN (the paper's claim), its
 #: maps against the CNN's, and the two attribution choices every user makes (DeepLiftSHAP or IG; the

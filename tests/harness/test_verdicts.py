@@ -220,3 +220,29 @@ def test_correction_verdict(with_new_routes):
     tie = v[(v.route_a == "cnn · smoothgrad") & (v.route_b == "cnn · deeplift_shap")].iloc[0]
     assert tie.verdict == "tie" and tie.difference == 0
     assert set(v[v.route_b == "cnn · seqlets"].verdict) <= {"worse", "tie", "better", "no data"}
+
+
+def test_route_intervals_cover_the_route_and_leave_out_unlearned_seeds():
+    """A route whose per-sequence AUROC is 0.8 on every sequence: value 0.8, a zero-width interval; with
+    varied sequences the interval brackets the mean; a seed whose model failed the gate is left out."""
+    from bench.verdicts import route_intervals
+
+    def comp(values):
+        return json.dumps({"auroc": list(values), "defined": [1.0] * len(values)})
+
+    def r(seed, values, model="cnn", status="ok"):
+        return {"suite": "t", "simulation": "g", "model": model, "seed": seed, "method": "deeplift_shap",
+                "metric": "per_sequence/attributions", "value": float(len(values)), "status": status,
+                "reason": "", "model_params": '{"name": "cnn"}', "method_params": '{"name": "deeplift_shap"}',
+                "detail": comp(values)}
+
+    rng = np.random.default_rng(0)
+    varied = rng.uniform(0.5, 1.0, 200)
+    df = pd.DataFrame([r(0, [0.8] * 50), r(1, [0.8] * 50), r(0, varied, "argminn"),
+                       r(1, varied, "argminn", status="not_learned")])
+    out = route_intervals(df, metrics=["attributions/auroc"]).set_index("model")
+    flat = out.loc["cnn"]
+    assert flat.value == pytest.approx(0.8) and flat.ci_low == pytest.approx(0.8) and flat.n_seeds == 2
+    var = out.loc["argminn"]
+    assert var.n_seeds == 1 and var.ci_low < varied.mean() < var.ci_high and var.value == pytest.approx(varied.mean())
+    assert var.ci_high - var.ci_low < 0.05
