@@ -19,5 +19,7 @@ def tiny_dataset():
 
 
 def random_one_hot(n, length, seed=0):
-    codes = np.random.default_rng(seed).integers(0, 4, size=(n, length))
-    return torch.from_numpy((codes[:, None, :] == np.arange(4)[None, :, None]).astype(np.float32))
+    """:func:`tests.methods.tiny_models.random_one_hot` as a torch tensor."""
+    from tests.methods.tiny_models import random_one_hot as one_hot
+
+    return torch.from_numpy(one_hot(n, length, seed))
