@@ -17,6 +17,8 @@ import torch
 from tangermeme.deep_lift_shap import BilinearOp
 from torch import nn
 
+from simulations.validation import validate_one_hot_shape
+
 ARGMINN_DEFAULTS = {
     "num_filters": 8,        # F, motif scanners
     "filter_width": 10,      # W
@@ -183,8 +185,7 @@ class ARGMINN(nn.Module):
         conv_acts : (N, F, L') post-ReLU pre-BN activations
         attention : (N, AL, NH, L') softmax weights per layer and head
         """
-        if x.ndim != 3 or x.shape[1] != 4:
-            raise ValueError(f"x must have shape (N, 4, L), got {tuple(x.shape)}")
+        validate_one_hot_shape(x, "x")
         acts = self.scanner_activations(x)
         z = self.conv_bn(acts).transpose(1, 2)  # (N, L', F)
         n, lp, _ = z.shape

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from simulations.validation import validate_one_hot_shape
+
 CNN_DEFAULTS = {
     "conv_widths": [10, 5, 5],
     "conv_filters": [8, 8, 8],
@@ -94,8 +96,7 @@ class StandardCNN(nn.Module):
         return self.last_fc_layer(self.fc_layers(self.flatten(self.pool(h)))), acts
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 3 or x.shape[1] != 4:
-            raise ValueError(f"x must have shape (N, 4, L), got {tuple(x.shape)}")
+        validate_one_hot_shape(x, "x")
         return self.forward_with_interims(x)[0]
 
 
@@ -143,8 +144,7 @@ class ExplaiNN(nn.Module):
         return self.conv_layer(x.repeat(1, self.num_units, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 3 or x.shape[1] != 4:
-            raise ValueError(f"x must have shape (N, 4, L), got {tuple(x.shape)}")
+        validate_one_hot_shape(x, "x")
         h = self.pool(self.exp(self.bn1(self.scanner_activations(x))))
         h = self.unflatten(self.flatten1(h))
         h = self.dropout(self.relu1(self.bn2(self.unit_fc1(h))))

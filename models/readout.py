@@ -12,15 +12,14 @@ import torch
 
 import simulations
 from simulations import Motif
+from simulations.validation import validate_one_hot_shape
 
 _INSTANCE_EXTRA = ["filter", "activation", "zscore", "attention"]
 
 
 def _as_tensor(x, name="x") -> torch.Tensor:
-    x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).float()
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise ValueError(f"{name} must have shape (N, 4, L), got {tuple(x.shape)}")
-    return x
+    x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    return validate_one_hot_shape(x, name, dtype=torch.float32)
 
 
 def _batched(model, x, fn, batch_size=256):

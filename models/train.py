@@ -20,6 +20,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import nn
 from tqdm.auto import tqdm
 
+from simulations.validation import validate_one_hot_shape
+
 from .losses import attention_entropy_loss, l1_loss, overlap_loss, prediction_loss
 from .schedules import (PAPER_L1, PAPER_OVERLAP, SCHEDULES, AdaptiveController, AdaptiveSettings, expand_schedule,
                         ramp_end, weight_at)
@@ -244,9 +246,7 @@ def _labels(y: np.ndarray, name: str) -> np.ndarray:
 
 def _check_x(x, name="x") -> torch.Tensor:
     x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise ValueError(f"{name} must have shape (N, 4, L), got {tuple(x.shape)}")
-    return x.float()
+    return validate_one_hot_shape(x, name, dtype=torch.float32)
 
 
 def predict(model: nn.Module, x, batch_size: int = 256) -> np.ndarray:

@@ -26,3 +26,4 @@ from .backgrounds import BackgroundModel, base_frequencies, dinucleotide_frequen
 from .grammar import ResolvedSpec, SpecError, parse_spec
 from .presets import PAPER_PRESETS, list_presets, load_preset, preset_path
 from .simulate import simulate
+from .validation import validate_one_hot_shape

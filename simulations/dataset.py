@@ -27,6 +27,7 @@ import pandas as pd
 import yaml
 
 from .motifs import Motif, read_meme, write_meme
+from .validation import validate_one_hot_shape
 
 INSTANCE_COLUMNS = ["seq", "start", "end", "strand", "motif", "score"]
 TRUTH_COLUMNS = INSTANCE_COLUMNS + ["role", "functional"]
@@ -51,13 +52,7 @@ def check_one_hot(x, name: str = "x") -> np.ndarray:
 
     All-zero columns (N bases) are allowed; any other column must be a single 1.
     """
-    x = np.asarray(x)
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise ValueError(f"{name} must be one-hot with shape (N, 4, L), got shape {x.shape}")
-    col = x.sum(axis=1)
-    if not (np.all((x == 0) | (x == 1)) and np.all((col == 0) | (col == 1))):
-        raise ValueError(f"{name} must be one-hot (each position one 1 in A, C, G, T, or all zero)")
-    return x
+    return validate_one_hot_shape(np.asarray(x), name, one_hot=True)
 
 
 def check_instances(df: pd.DataFrame, truth: bool = False, name: str = "instances") -> pd.DataFrame:

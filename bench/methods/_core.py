@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from simulations import INSTANCE_COLUMNS, Motif, check_instances, empty_instances, write_meme
+from simulations.validation import validate_one_hot_shape
 
 #: what a method may need from a model; `check_requirements` explains a missing one
 REQUIREMENTS = ("differentiable", "conv_first_layer", "argminn")
@@ -59,8 +60,8 @@ class Interpretation:
         if unknown:
             raise ValueError(f"instances name motifs that are not in motifs: {sorted(unknown)[:5]}")
         for key, arr in (("attributions", self.attributions), ("hypothetical", self.hypothetical)):
-            if arr is not None and (np.ndim(arr) != 3 or np.shape(arr)[1] != 4):
-                raise ValueError(f"{key} must have shape (N, 4, L), got shape {np.shape(arr)}")
+            if arr is not None:
+                validate_one_hot_shape(arr, key)
 
     # ------------------------------------------------------------------ persistence
 
@@ -238,11 +239,7 @@ def check_requires(requires, where: str = "method") -> tuple:
 
 def check_x(x) -> np.ndarray:
     """One-hot float32 ``(N, 4, L)``; raises ValueError naming the shape otherwise."""
-    from simulations import check_one_hot
-
-    x = check_one_hot(x, "x")
-    if x.shape[0] == 0 or x.shape[2] == 0:
-        raise ValueError(f"x must hold at least one sequence of length >= 1, got shape {x.shape}")
+    x = validate_one_hot_shape(np.asarray(x), "x", allow_empty=False, one_hot=True)
     return np.ascontiguousarray(x, dtype=np.float32)
 
 

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from models import fused_attention
+from simulations.validation import validate_one_hot_shape
 
 ENGINES = ("deeplift_shap", "integrated_gradients", "captum_deeplift_shap", "shap_deep_explainer", "ism",
            "saliency", "gradient", "smoothgrad", "expected_gradients")
@@ -72,10 +73,7 @@ def eval_mode(model: torch.nn.Module):
 
 
 def _check_x(x, name: str = "x") -> np.ndarray:
-    x = np.asarray(x)
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise ValueError(f"{name} must have shape (N, 4, L), got shape {x.shape}")
-    return np.ascontiguousarray(x, dtype=np.float32)
+    return np.ascontiguousarray(validate_one_hot_shape(np.asarray(x), name), dtype=np.float32)
 
 
 def make_references(x, n_references: int = 10, seed: int = 0) -> np.ndarray:
@@ -144,9 +142,7 @@ def correct_gradients(h: np.ndarray) -> np.ndarray:
 
     Removes the off-simplex gradient component, which one-hot inputs cannot probe. Shape kept.
     """
-    h = np.asarray(h)
-    if h.ndim != 3 or h.shape[1] != 4:
-        raise ValueError(f"h must have shape (N, 4, L), got shape {h.shape}")
+    h = validate_one_hot_shape(np.asarray(h), "h")
     return h - h.mean(axis=1, keepdims=True)
 
 

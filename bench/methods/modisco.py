@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simulations.validation import validate_one_hot_shape
+
 #: every TFMoDISco argument we set; ``max_seqlets`` is ``max_seqlets_per_metacluster``,
 #: ``window`` the central crop (None = the whole sequence), ``n_threads`` NUMBA_NUM_THREADS
 MODISCO_DEFAULTS = {
@@ -94,9 +96,7 @@ def check_modisco_params(params: dict | None) -> dict:
 
 def to_modisco_layout(a: np.ndarray, name: str = "array") -> np.ndarray:
     """``(N, 4, L)`` -> ``(N, L, 4)`` float32: the only transpose between us and modisco-lite."""
-    a = np.asarray(a)
-    if a.ndim != 3 or a.shape[1] != 4:
-        raise ValueError(f"{name} must have shape (N, 4, L), got shape {a.shape}")
+    a = validate_one_hot_shape(np.asarray(a), name)
     return np.ascontiguousarray(a.transpose(0, 2, 1), dtype=np.float32)
 
 
@@ -178,10 +178,8 @@ def run_modisco(x, hypothetical, params: dict | None = None, workdir=None, timeo
     import tempfile
 
     params = check_modisco_params(params)
-    x = np.asarray(x, dtype=np.float32)
+    x = validate_one_hot_shape(np.asarray(x, dtype=np.float32), "x")
     hyp = np.asarray(hypothetical, dtype=np.float32)
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise ValueError(f"x must have shape (N, 4, L), got shape {x.shape}")
     if hyp.shape != x.shape:
         raise ValueError(f"hypothetical must have the shape of x {x.shape}, got shape {hyp.shape}")
     hyp = fill_exact_zeros(hyp)

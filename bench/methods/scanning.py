@@ -33,6 +33,7 @@ import pandas as pd
 
 from simulations import empty_instances
 from simulations.scan import column_sum_distribution
+from simulations.validation import validate_one_hot_shape
 
 #: memelite's FIMO settings the exact threshold computation reproduces (its defaults, used by fimo_hits)
 FIMO_EPS = 1e-4
@@ -234,9 +235,7 @@ def fimo_hits(motifs, x: np.ndarray, threshold=1e-4) -> pd.DataFrame:
     pfms = _as_pfms(motifs)
     if not pfms:
         return empty_instances()
-    x = np.asarray(x)
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise ValueError(f"x must have shape (N, 4, L), got shape {x.shape}")
+    x = validate_one_hot_shape(x, "x")
     from memelite import fimo
 
     cuts = dict(threshold) if isinstance(threshold, dict) else {n: threshold for n in pfms}

@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from simulations import Motif, information_content
+from simulations.validation import validate_one_hot_shape
 
 #: the parameters of the seqlet -> motif part (the route adds the attribution's own)
 SEQLET_DEFAULTS = {
@@ -71,10 +72,8 @@ SEQLET_COLUMNS = ["seq", "start", "end", "sign", "attribution", "p_value"]
 
 
 def _check_pair(x, actual) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(x, dtype=np.float32)
+    x = validate_one_hot_shape(np.asarray(x, dtype=np.float32), "x")
     actual = np.asarray(actual, dtype=np.float32)
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise ValueError(f"x must have shape (N, 4, L), got shape {x.shape}")
     if actual.shape != x.shape:
         raise ValueError(f"attributions must have the shape of x {x.shape}, got shape {actual.shape}")
     if not np.all(np.isfinite(actual)):
@@ -124,9 +123,7 @@ def call_seqlets(actual, params: dict | None = None, control=None) -> tuple[pd.D
         Counts per sign, and tangermeme's FDR table (``fdr_*`` keys) when a control was given.
     """
     p = {**SEQLET_DEFAULTS, "target_fdr": 0.1, **(params or {})}
-    actual = np.asarray(actual, dtype=np.float32)
-    if actual.ndim != 3 or actual.shape[1] != 4:
-        raise ValueError(f"attributions must have shape (N, 4, L), got shape {actual.shape}")
+    actual = validate_one_hot_shape(np.asarray(actual, dtype=np.float32), "attributions")
     if p["signs"] not in ("positive", "both"):
         raise ValueError(f"signs must be one of ['positive', 'both'], got {p['signs']!r}")
     length = actual.shape[2]

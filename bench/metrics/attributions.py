@@ -33,6 +33,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from simulations import information_content
+from simulations.validation import validate_one_hot_shape
 
 from ._ranking import auroc_rows, average_precision_rows
 
@@ -42,9 +43,7 @@ POSITION_THRESHOLDS = (0.01, 0.1, 0.5)
 
 
 def _check_maps(a, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim != 3 or a.shape[1] != 4:
-        raise ValueError(f"{name} must have shape (N, 4, L), got {a.shape}")
+    a = validate_one_hot_shape(np.asarray(a, dtype=np.float64), name)
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must be finite")
     return a

@@ -16,15 +16,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from simulations.validation import validate_one_hot_shape
+
 from .attributions import _check_maps, _check_truth, _contribution, _instance_cosine, _nanmean, track_agreement
 from .instances import _CALL_COLUMNS, _check_table, overlap_pairs
 
 
 def reverse_complement(x) -> np.ndarray:
     """``(N, 4, L)`` → its reverse complement (a copy), for one-hot sequences and maps alike."""
-    a = np.asarray(x)
-    if a.ndim != 3 or a.shape[1] != 4:
-        raise ValueError(f"x must have shape (N, 4, L), got {a.shape}")
+    a = validate_one_hot_shape(np.asarray(x), "x")
     return np.ascontiguousarray(a[:, ::-1, ::-1])
 
 

@@ -10,14 +10,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import pearsonr, spearmanr, wasserstein_distance
 
+from simulations.validation import validate_one_hot_shape
+
 ORIENTATIONS = ("+", "-")
 
 
 def _check_background(background) -> np.ndarray:
-    x = np.asarray(background, dtype=np.float32)
-    if x.ndim != 3 or x.shape[1] != 4 or x.shape[0] == 0:
-        raise ValueError(f"background must be one-hot of shape (N, 4, L) with N > 0, got {x.shape}")
-    return x
+    return validate_one_hot_shape(np.asarray(background, dtype=np.float32), "background", allow_empty=False)
 
 
 def _one_hot(pfm, strand: str, sample: bool, rng: np.random.Generator, n: int, name: str) -> np.ndarray:
