@@ -182,9 +182,15 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+def _stage(task: CellTask, what: str) -> None:
+    """One line per stage in the run's log: the terminal shows the latest of each cell (StageWatcher)."""
+    log.info("%s %s·%s·%s: %s", STAGE_TAG, task.simulation.label, task.model.label, task.seed, what)
+
+
 def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_seed: int) -> list:
     rows = []
     ds = registry.load_dataset(cache.path("dataset", task.ds_key))
+    _stage(task, "training" if not cache.has("model", m_key) else "model from the cache")
 
     # ---- train (cached)
     t0 = time.perf_counter()
@@ -246,6 +252,7 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
             rows.append(row(**mbase, metric="(method)", status="skipped", reason=reason))
             continue
         i_key, i_seed = method_key(method, m_key, task.interpret, method_seed, index)
+        _stage(task, f"{method.label}")
         try:
             path = cache.get_or_compute(
                 "interpretation", i_key,
@@ -266,6 +273,7 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
                            seed=cell_seed("deletion", task.simulation, task.seed), gate_reason=gate_reason))
 
     # ---- metrics that compare methods, or that probe the model directly
+    _stage(task, "cross-method and in-silico scores")
     rows.extend(_score(registry.score_cross_method, dict(base, method="(cross)", method_params=""),
                        interpretations, ds, truth, x, task.metrics, trained=trained,
                        seed=cell_seed("null_references", task.simulation, task.seed),
@@ -488,12 +496,15 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
             tasks.append(CellTask(suite.name, str(cache_root), sim, model, seed, suite.methods, suite.metrics,
                                   interpret, ds_keys[(sim.label, seed)]))
         bar = _progress(len(tasks), progress, f"{suite.name}: cells")
-        for _, result in executor.map(run_cell, tasks):
-            all_rows.extend(result.rows)
-            counters = _merge(counters, result.counters)
-            n_failed += int(result.failed)
-            if bar:
-                bar.update(1)
+        with StageWatcher(_log_file(), bar) as watcher:
+            for i, result in executor.map(run_cell, tasks):
+                all_rows.extend(result.rows)
+                counters = _merge(counters, result.counters)
+                n_failed += int(result.failed)
+                t = tasks[i]
+                watcher.done(f"{t.simulation.label}·{t.model.label}·{t.seed}")
+                if bar:
+                    bar.update(1)
         if "consistency" in suite.metrics:
             if bar:
                 bar.close()
@@ -530,12 +541,74 @@ def _merge(a: dict, b: dict) -> dict:
     return out
 
 
+#: marks the stage lines of the run's log (see _stage)
+STAGE_TAG = "stage"
+
+
+class StageWatcher:
+    """Shows each running cell's current stage beside the progress bar, read from the stage lines the
+    workers write to the run's log (every executor's workers log there), polled once a second."""
+
+    def __init__(self, log_file: Path | None, bar):
+        self.log_file, self.bar, self.current = log_file, bar, {}
+        self._stop = None
+        self._offset = log_file.stat().st_size if log_file is not None and log_file.exists() else 0
+
+    def __enter__(self):
+        import threading
+
+        if self.bar is None or self.log_file is None:
+            return self
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._stop is not None:
+            self._stop.set()
+            self._thread.join(2.0)
+
+    def _run(self):
+        while not self._stop.wait(1.0):
+            try:
+                self.poll()
+            except Exception:  # the display must never stop a run
+                return
+
+    def poll(self) -> dict:
+        """Read new stage lines; returns {cell: stage} of cells not finished (and shows them)."""
+        with open(self.log_file, "r", errors="replace") as f:
+            f.seek(self._offset)
+            text = f.read()
+            self._offset = f.tell()
+        for line in text.splitlines():
+            _, sep, rest = line.partition(f" {STAGE_TAG} ")
+            if sep and ": " in rest:
+                cell, what = rest.split(": ", 1)
+                self.current[cell] = what
+        if self.bar is not None and self.current:
+            shown = list(self.current.items())[-4:]
+            self.bar.set_postfix_str(" | ".join(f"{c} {w}" for c, w in shown), refresh=True)
+        return dict(self.current)
+
+    def done(self, cell: str) -> None:
+        self.current.pop(cell, None)
+
+
 def _progress(total, enabled, desc):
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="cell")
+
+
+def _log_file() -> Path | None:
+    for h in log.handlers:
+        if isinstance(h, logging.FileHandler):
+            return Path(h.baseFilename)
+    return None
 
 
 def _setup_logging(out: Path):

@@ -176,3 +176,36 @@ def test_consistency_family_reads_each_seed_with_the_other_seeds_model_and_the_r
     cfg["seeds"] = [0]
     one = run_suite(load_suite(cfg), executor=SerialExecutor(), progress=False, report=False).results
     assert not (one.metric == "consistency/seed_cosine_mean").any() and (one.metric == "consistency/rc_f1").any()
+
+
+def test_the_terminal_shows_each_running_cells_stage_from_the_log(tmp_path):
+    from bench.runner import STAGE_TAG, StageWatcher
+
+    class Bar:
+        postfix = ""
+
+        def set_postfix_str(self, text, refresh=True):
+            self.postfix = text
+
+    log_file = tmp_path / "run.log"
+    log_file.write_text("2026-12-02 10:00:00 INFO bench: suite default\n")
+    bar = Bar()
+    watcher = StageWatcher(log_file, bar)  # reads only what is written after it starts
+    with open(log_file, "a") as f:
+        f.write(f"2026-12-02 10:00:01 INFO bench: {STAGE_TAG} spi1·argminn·0: training\n")
+        f.write(f"2026-12-02 10:00:02 INFO bench: {STAGE_TAG} spi1·cnn·0: training\n")
+        f.write(f"2026-12-02 10:00:09 INFO bench: {STAGE_TAG} spi1·argminn·0: deeplift_shap\n")
+    assert watcher.poll() == {"spi1·argminn·0": "deeplift_shap", "spi1·cnn·0": "training"}
+    assert bar.postfix == "spi1·argminn·0 deeplift_shap | spi1·cnn·0 training"
+    watcher.done("spi1·cnn·0")
+    assert watcher.poll() == {"spi1·argminn·0": "deeplift_shap"}
+
+
+def test_a_run_logs_every_stage_of_every_cell(tmp_path):
+    summary = run_suite(load_suite(tiny_suite(tmp_path / "run")), executor=SerialExecutor(), progress=False,
+                        report=False)
+    assert summary.n_failed == 0
+    text = "".join(p.read_text() for p in (tmp_path / "run" / "logs").glob("run-*.log"))
+    for stage in ("spi1_single·cnn·0: training", "spi1_single·cnn·0: deeplift_shap",
+                  "spi1_single·cnn·0: filter_readout", "spi1_single·cnn·0: cross-method"):
+        assert stage in text, stage
