@@ -14,6 +14,8 @@ import simulations
 from simulations import Motif
 from simulations.validation import validate_one_hot_shape
 
+from ._state import preserve_mode
+
 _INSTANCE_EXTRA = ["filter", "activation", "zscore", "attention"]
 
 
@@ -25,16 +27,11 @@ def _as_tensor(x, name="x") -> torch.Tensor:
 def _batched(model, x, fn, batch_size=256):
     """Apply ``fn(model, batch)`` (returning a tensor or tuple of tensors) in eval mode without gradients."""
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     outs = []
-    try:
-        with torch.no_grad():
-            for i in range(0, len(x), batch_size):
-                out = fn(model, x[i: i + batch_size].to(device))
-                outs.append(tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu())
-    finally:
-        model.train(was_training)
+    with preserve_mode(model), torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            out = fn(model, x[i: i + batch_size].to(device))
+            outs.append(tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu())
     if outs and isinstance(outs[0], tuple):
         return tuple(torch.cat(parts) for parts in zip(*outs))
     return torch.cat(outs)

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from simulations.validation import validate_one_hot_shape
 
+from ._state import preserve_mode
 from .losses import attention_entropy_loss, l1_loss, overlap_loss, prediction_loss
 from .schedules import (PAPER_L1, PAPER_OVERLAP, SCHEDULES, AdaptiveController, AdaptiveSettings, expand_schedule,
                         ramp_end, weight_at)
@@ -253,15 +254,10 @@ def predict(model: nn.Module, x, batch_size: int = 256) -> np.ndarray:
     """Logits (N,) for one-hot ``x`` (N, 4, L), in eval mode without gradients (mode restored)."""
     x = _check_x(x)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     out = []
-    try:
-        with torch.no_grad():
-            for i in range(0, len(x), batch_size):
-                out.append(model(x[i: i + batch_size].to(device)).reshape(-1).float().cpu())
-    finally:
-        model.train(was_training)
+    with preserve_mode(model), torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            out.append(model(x[i: i + batch_size].to(device)).reshape(-1).float().cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
 
 
@@ -366,18 +362,13 @@ def filter_activation(model: nn.Module, x, batch_size: int = 256) -> float:
     without gradients (mode restored): near 0 when every filter has died."""
     x = _check_x(x)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     total = None
-    try:
-        with torch.no_grad():
-            for i in range(0, len(x), batch_size):
-                acts = model.scanner_activations(x[i: i + batch_size].to(device)).abs().double()
-                part = acts.sum(dim=(0, 2)).cpu()
-                total = part if total is None else total + part
-                n_pos = acts.shape[2]
-    finally:
-        model.train(was_training)
+    with preserve_mode(model), torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            acts = model.scanner_activations(x[i: i + batch_size].to(device)).abs().double()
+            part = acts.sum(dim=(0, 2)).cpu()
+            total = part if total is None else total + part
+            n_pos = acts.shape[2]
     if total is None:
         return 0.0
     return float((total / (len(x) * n_pos)).max())
