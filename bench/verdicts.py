@@ -47,8 +47,9 @@ READOUT_METRICS = ("instances/f1", "instances/f1_identity", "instances/precision
 CONTROL_BOUNDED = ("instances/f1", "instances/f1_identity", "motifs/recall")
 VERDICT_COLUMNS = ["simulation", "metric", "route_a", "route_b", "difference", "ci_low", "ci_high", "n_seeds",
                    "n_sequences", "verdict", "value_a", "value_b", "floor", "undefined_share", "min_denominator"]
-#: attribution routes compared with DeepLiftSHAP on each model (route A the new one, B DeepLiftSHAP)
-ATTRIBUTION_VS_DLS = ("saliency", "gradient", "smoothgrad", "expected_gradients")
+#: attribution routes compared with DeepLiftSHAP on each model (route A the new one, B DeepLiftSHAP): the
+#: gradient routes and in-silico mutagenesis
+ATTRIBUTION_VS_DLS = ("saliency", "gradient", "smoothgrad", "expected_gradients", "ism")
 #: routes with a ``gradient_correction`` parameter: where a suite runs one with it on and off (the
 #: other parameters equal), the two are compared (A on, B off)
 GRADIENT_ROUTES = ("integrated_gradients", "saliency", "gradient", "smoothgrad", "expected_gradients")
@@ -218,7 +219,7 @@ def planned_pairs(df: pd.DataFrame) -> list[tuple]:
       instance and motif metrics;
     - DeepLiftSHAP on ARGMINN against DeepLiftSHAP on every other model, and DeepLiftSHAP against
       Integrated Gradients on each model, on attribution AUROC;
-    - each gradient route of :data:`ATTRIBUTION_VS_DLS` (A) against DeepLiftSHAP (B) on the same
+    - each gradient route and ISM (:data:`ATTRIBUTION_VS_DLS`, A) against DeepLiftSHAP (B) on the same
       model, on attribution AUROC;
     - a gradient route with the one-hot gradient correction (A) against the same route without it
       (B), on the same model, where a suite runs both (:data:`GRADIENT_ROUTES`), on attribution AUROC;

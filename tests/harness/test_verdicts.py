@@ -173,7 +173,8 @@ def with_new_routes(table):
                      _attr_row(model, "ig_corrected", base, seed, "integrated_gradients",
                                {"gradient_correction": True}),
                      _attr_row(model, "smoothgrad", base, seed),
-                     _attr_row(model, "expected_gradients", base, seed, params={"n_samples": 5})]
+                     _attr_row(model, "expected_gradients", base, seed, params={"n_samples": 5}),
+                     _attr_row(model, "ism", base - 0.02, seed)]
         ones = [1] * 200
         rows += [_instances(ones, ones, ones, model="cnn", method="seqlets", seed=seed),
                  _instances(ones, ones, ones, model="argminn", method="seqlets_fdr", seed=seed)]
@@ -188,8 +189,8 @@ def test_new_routes_pairs(table, with_new_routes):
     pairs = planned_pairs(with_new_routes)
     auroc = {(a, b) for _, m, a, b in pairs if m == "attributions/auroc"}
     for model in ("argminn", "cnn"):
-        for label in ("saliency", "saliency_off", "saliency_off_b", "smoothgrad", "expected_gradients"):
-            assert ((model, label), (model, "deeplift_shap")) in auroc  # every gradient route vs DLS
+        for label in ("saliency", "saliency_off", "saliency_off_b", "smoothgrad", "expected_gradients", "ism"):
+            assert ((model, label), (model, "deeplift_shap")) in auroc  # every gradient route and ISM vs DLS
         assert ((model, "ig_corrected"), (model, "deeplift_shap")) not in auroc  # IG keeps its own pair
         assert ((model, "deeplift_shap"), (model, "integrated_gradients")) in auroc  # the old pair
         assert ((model, "deeplift_shap"), (model, "ig_corrected")) in auroc
