@@ -12,6 +12,9 @@ import torch
 
 import simulations
 from simulations import Motif
+# the IC trim and the quality rules are the benchmark's (re-exported here for the read-outs' users)
+from simulations.quality import (QUALITY_RULES, RULE_BARS, TRIM_THRESHOLD, UNIFORM_MIN_LENGTH,  # noqa: F401
+                                 check_quality_rule, ic_trim_bounds, passes_quality, quality_stats, trim_by_ic)
 from simulations.validation import validate_one_hot_shape
 
 from ._state import preserve_mode
@@ -87,24 +90,26 @@ def raw_weight_views(model) -> dict[str, np.ndarray]:
     return {f"filter_{f}": w[f] - w[f].mean(axis=0, keepdims=True) for f in range(w.shape[0])}
 
 
-def trim_and_filter(motifs: list[Motif], rule: str = "argminn", ic_threshold: float = 0.2, min_length: int = 5,
-                    min_mean_ic: float = 1.0) -> list[Motif]:
-    """Information-content trim and the reference's quality rule (notes §4.1 steps 4-5).
+def trim_and_filter(motifs: list[Motif], rule: str = "argminn", ic_threshold: float = TRIM_THRESHOLD,
+                    min_length: int = UNIFORM_MIN_LENGTH, min_mean_ic: float | None = None) -> list[Motif]:
+    """Information-content trim and a quality rule (notes §4.1 steps 4-5), both as the benchmark
+    defines them (:mod:`simulations.quality`: :func:`~simulations.quality.passes_quality`).
 
-    Flanks are trimmed to the first..last column with IC ≥ ``ic_threshold`` (interior columns kept,
-    nothing trimmed if no column passes); a motif is kept if its trimmed length ≥ ``min_length`` and
-    its mean IC ≥ ``min_mean_ic`` bits. Empty motifs are dropped. ``source["trim"]`` = [start, end).
+    Flanks are trimmed to the first..last column with IC ≥ ``ic_threshold`` (interior columns kept);
+    a motif is kept if its trimmed length ≥ ``min_length`` and it passes ``rule``: ``"argminn"``
+    (the reference's: mean IC ≥ 1 bit), ``"uniform"`` (mean IC ≥ 0.5 bit) or ``"modisco"`` (total
+    IC ≥ 4 bits). ``min_mean_ic`` replaces the bar of a mean-IC rule. A motif with no column at
+    ``ic_threshold`` and empty motifs are dropped. ``source["trim"]`` = [start, end).
     """
-    if rule != "argminn":
-        raise ValueError(f"rule must be 'argminn', got {rule!r}")
+    stat, _ = RULE_BARS[check_quality_rule(rule)]
+    if min_mean_ic is not None and stat != "mean_ic":
+        raise ValueError(f"min_mean_ic applies to a mean-IC rule ('uniform', 'argminn'), not rule {rule!r}")
     kept = []
     for m in motifs:
         if m.source.get("empty"):
             continue
-        ic = simulations.information_content(m.pfm)
-        passing = np.nonzero(ic >= ic_threshold)[0]
-        start, end = (int(passing[0]), int(passing[-1]) + 1) if len(passing) else (0, m.width)
-        if end - start >= min_length and ic[start:end].mean() >= min_mean_ic:
+        if passes_quality(m.pfm, rule, threshold=ic_threshold, min_length=min_length, bar=min_mean_ic):
+            start, end = ic_trim_bounds(m.pfm, ic_threshold)
             kept.append(Motif(m.name, m.pfm[:, start:end].copy(), {**m.source, "trim": [start, end]}))
     return kept
 

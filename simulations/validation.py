@@ -1,16 +1,17 @@
-"""One validator for ``(N, 4, L)`` inputs: sequences, one-hot or not, and attribution maps.
+"""Input validators shared by every package: ``(N, 4, L)`` arrays and ``(4, W)`` PFMs.
 
-After tangermeme's ``_validate_input``. It lives in :mod:`simulations`, the package every other one
-may import (``bench`` and ``models`` call it too), and takes numpy arrays (or anything
-``numpy.asarray`` accepts) and torch tensors alike without importing torch itself: a tensor stays a
-tensor, on its device.
+:func:`validate_one_hot_shape` (after tangermeme's ``_validate_input``) checks sequences, one-hot
+or not, and attribution maps; it takes numpy arrays (or anything ``numpy.asarray`` accepts) and
+torch tensors alike without importing torch itself: a tensor stays a tensor, on its device.
+:func:`validate_pfm` checks a motif's matrix. They live in :mod:`simulations`, the package every
+other one may import (``bench`` and ``models`` call them too).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["validate_one_hot_shape"]
+__all__ = ["validate_one_hot_shape", "validate_pfm"]
 
 
 def _is_tensor(x) -> bool:
@@ -55,3 +56,15 @@ def validate_one_hot_shape(x, name: str = "x", *, allow_empty: bool = True, one_
     if dtype is not None:
         x = x.to(dtype) if _is_tensor(x) else np.asarray(x, dtype=dtype)
     return x
+
+
+def validate_pfm(pfm, name: str = "pfm") -> np.ndarray:
+    """A ``(4, W)`` float64 array from a PFM or a :class:`simulations.Motif` (its ``pfm``), finite
+    and non-negative (``W`` may be 0); raises ValueError naming ``name`` otherwise."""
+    pfm = getattr(pfm, "pfm", pfm)
+    arr = np.asarray(pfm, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[0] != 4:
+        raise ValueError(f"{name} must be a PFM of shape (4, W), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be finite and non-negative")
+    return arr

@@ -2,7 +2,9 @@
 
 All functions take position probability matrices (PFMs) of shape ``(4, W)`` in ``A, C, G, T``
 row order (a :class:`simulations.Motif` is accepted wherever a PFM is). The reverse complement of
-a PFM flips both axes.
+a PFM flips both axes. The information-content trimming and the quality filters
+(``trim_by_ic``, ``quality_stats``, ``passes_quality`` and their constants) are defined once, in
+:mod:`simulations.quality`, and re-exported here.
 """
 
 from __future__ import annotations
@@ -12,22 +14,10 @@ import warnings
 
 import numpy as np
 
-from simulations import information_content
-
-#: quality rules accepted by :func:`passes_quality` (``None`` means "keep everything, untrimmed")
-QUALITY_RULES = ("uniform", "argminn", "modisco")
-
-# The uniform rule (the default for every route). After trimming flanks below 0.2 bit, keep a
-# motif of at least 5 columns with mean information content of at least 0.5 bit. Why these
-# numbers: the paper filters ARGMINN filters with mean IC >= 1 and MoDISco patterns with total
-# IC >= 4, so each route is judged by a different bar. One bar for all: 0.5 bit/column is half of
-# ARGMINN's, and for 5-8 column motifs (2.5-4 bits) at or below MoDISco's 4-bit total, so neither
-# route loses typical real motifs it would keep under its own rule, while flat or near-flat
-# "patterns" (noise filters, uninformative seqlets) are rejected. Whatever passes and matches no
-# true motif is counted as a non-motif pattern, so a loose bar makes noise visible, not hidden.
-UNIFORM_MIN_LENGTH = 5
-UNIFORM_MIN_MEAN_IC = 0.5
-TRIM_THRESHOLD = 0.2
+# the IC trim and the quality rules: one definition, in simulations (re-exported here)
+from simulations.quality import (QUALITY_RULES, TRIM_THRESHOLD, UNIFORM_MIN_LENGTH,  # noqa: F401
+                                 UNIFORM_MIN_MEAN_IC, passes_quality, quality_stats, trim_by_ic)
+from simulations.validation import validate_pfm as _as_pfm
 
 # A fixed padding set for Tomtom (see :func:`tomtom_pvalues`): well-known, diverse JASPAR CORE
 # vertebrate motifs. Fixed so that a query's p-value against a true motif does not depend on how
@@ -38,17 +28,6 @@ TOMTOM_PADDING = (
     "TP53", "SOX2", "PAX5", "MEF2A", "SRF", "E2F1", "KLF4", "EGR1", "NR3C1", "HNF1A",
 )
 TOMTOM_MIN_TARGETS = 25
-
-
-def _as_pfm(pfm, name: str) -> np.ndarray:
-    """A ``(4, W)`` float64 array from a PFM or a Motif; raises ValueError naming ``name``."""
-    pfm = getattr(pfm, "pfm", pfm)
-    arr = np.asarray(pfm, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[0] != 4:
-        raise ValueError(f"{name} must be a PFM of shape (4, W), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be finite and non-negative")
-    return arr
 
 
 def _l1_columns(pfm: np.ndarray, pseudocount: float = 1e-6) -> np.ndarray:
@@ -184,64 +163,6 @@ def aligned_pearson(pfm_a, pfm_b, min_overlap: int | None = None) -> float:
         raise ValueError("pfm_a and pfm_b must have at least one column")
     k = pearson_min_overlap(a.shape[1], b.shape[1], min_overlap)
     return max(_pearson_one_strand(a, b, k), _pearson_one_strand(a, b[::-1, ::-1], k))
-
-
-def trim_by_ic(pfm, threshold: float = TRIM_THRESHOLD) -> np.ndarray:
-    """Drop flanking columns whose information content is below ``threshold`` bits.
-
-    Parameters
-    ----------
-    pfm : array-like (4, W) or Motif
-    threshold : float
-        Bits (uniform background), as in ``simulations.information_content``.
-
-    Returns
-    -------
-    numpy.ndarray (4, W') with W' <= W; ``(4, 0)`` when no column reaches the threshold.
-    Interior low-IC columns (gapped motifs) are kept.
-    """
-    arr = _as_pfm(pfm, "pfm")
-    if arr.shape[1] == 0:
-        return arr.copy()
-    keep = np.flatnonzero(information_content(arr) >= threshold)
-    if keep.size == 0:
-        return arr[:, :0].copy()
-    return arr[:, keep[0]:keep[-1] + 1].copy()
-
-
-def quality_stats(pfm, threshold: float = TRIM_THRESHOLD) -> dict[str, float]:
-    """Trimmed length, mean and total information content of a motif (inputs of the quality rules)."""
-    trimmed = trim_by_ic(pfm, threshold)
-    ic = information_content(trimmed) if trimmed.shape[1] else np.zeros(0)
-    return {
-        "length": float(trimmed.shape[1]),
-        "mean_ic": float(ic.mean()) if ic.size else 0.0,
-        "total_ic": float(ic.sum()),
-    }
-
-
-def passes_quality(pfm, rule: str = "uniform") -> bool:
-    """Whether a motif passes a quality filter after IC trimming (flanks < 0.2 bit).
-
-    Rules
-    -----
-    ``"uniform"`` (the default, for every route)
-        trimmed length >= 5 and mean IC >= 0.5 bit (see the module constants for why).
-    ``"argminn"``
-        trimmed length >= 5 and mean IC >= 1 bit (the paper's filter for ARGMINN filters).
-    ``"modisco"``
-        trimmed length >= 5 and total IC >= 4 bits (the paper's filter for MoDISco patterns).
-    """
-    if rule not in QUALITY_RULES:
-        raise ValueError(f"rule must be one of {QUALITY_RULES}, got {rule!r}")
-    s = quality_stats(pfm)
-    if s["length"] < UNIFORM_MIN_LENGTH:
-        return False
-    if rule == "uniform":
-        return s["mean_ic"] >= UNIFORM_MIN_MEAN_IC
-    if rule == "argminn":
-        return s["mean_ic"] >= 1.0
-    return s["total_ic"] >= 4.0
 
 
 @functools.lru_cache(maxsize=1)

@@ -118,8 +118,8 @@ def test_activation_calls_one_call_per_run():
     assert calls[["start", "end"]].values.tolist() == [[5, 10], [12, 17]]
 
 
-def test_filter_readout_recovers_a_planted_filter(tiny_x):
-    """A filter set to GATAA reads out as a GATAA PFM, called where GATAA is planted."""
+def _gataa_cnn() -> TinyCNN:
+    """A two-filter TinyCNN whose filter 0 is GATAA (filter 1 all zero)."""
     import torch
 
     model = TinyCNN(n_filters=2)
@@ -128,6 +128,12 @@ def test_filter_readout_recovers_a_planted_filter(tiny_x):
         model.conv.bias.fill_(-4.0)
         for j, b in enumerate("GATAA"):
             model.conv.weight[0, "ACGT".index(b), j] = 1.0
+    return model
+
+
+def test_filter_readout_recovers_a_planted_filter(tiny_x):
+    """A filter set to GATAA reads out as a GATAA PFM, called where GATAA is planted."""
+    model = _gataa_cnn()
     interp = METHODS["filter_readout"].run(model, tiny_x, {}, seed=0)
     assert [m.name for m in interp.motifs] == ["filter_0"]
     assert interp.motifs[0].consensus() == "GATAA"
@@ -136,18 +142,38 @@ def test_filter_readout_recovers_a_planted_filter(tiny_x):
     assert planted <= set(zip(calls.seq, calls.start))
 
 
+@pytest.mark.parametrize("planted", [False, True])
+@pytest.mark.parametrize("quality", [None, "uniform", "argminn", "modisco"])
+def test_filter_readout_runs_under_every_quality_rule(quality, planted, tiny_cnn, tiny_x):
+    """Every quality rule `bench validate` accepts runs (uniform and modisco used to raise "rule must
+    be 'argminn'"), and keeps exactly the filters the benchmark's rule passes, trimmed."""
+    from simulations.quality import passes_quality, trim_by_ic
+
+    model = _gataa_cnn() if planted else tiny_cnn
+    method = METHODS["filter_readout"]
+    everything = method.run(model, tiny_x, {}, seed=0).motifs
+    interp = method.run(model, tiny_x, {"quality": quality}, seed=0)
+    if planted:
+        assert "filter_0" in {m.name for m in interp.motifs}  # GATAA passes every rule
+    assert list(interp.instances.columns[:len(INSTANCE_COLUMNS)]) == INSTANCE_COLUMNS
+    assert set(interp.instances.motif) <= {m.name for m in interp.motifs}
+    if quality is None:
+        assert [m.name for m in interp.motifs] == [m.name for m in everything]
+        return
+    assert [m.name for m in interp.motifs] == [m.name for m in everything if passes_quality(m.pfm, quality)]
+    for kept in interp.motifs:
+        full = next(m for m in everything if m.name == kept.name)
+        np.testing.assert_array_equal(kept.pfm, trim_by_ic(full.pfm))
+
+
 def test_filter_readout_background_floor_drops_diffuse_calls(tiny_x):
     """A random filter clears half its own maximum all along the sequence; the background floor
     (its activation quantile on shuffles) keeps its calls near the stated rate, and the planted
     GATAA filter keeps every planted call."""
     import torch
 
-    model = TinyCNN(n_filters=2)
+    model = _gataa_cnn()
     with torch.no_grad():
-        model.conv.weight.zero_()
-        model.conv.bias.fill_(-4.0)
-        for j, b in enumerate("GATAA"):
-            model.conv.weight[0, "ACGT".index(b), j] = 1.0
         model.conv.weight[1] = torch.randn(4, model.conv.weight.shape[2], generator=torch.Generator().manual_seed(0))
         model.conv.bias[1] = 1.0
     loose = METHODS["filter_readout"].run(model, tiny_x, {"background_fpr": None}, seed=0).instances

@@ -92,6 +92,17 @@ def test_quality_rules():
         passes_quality(strong, "nope")
 
 
+def test_quality_rules_are_defined_once():
+    """bench.metrics.similarity re-exports simulations.quality's trim and rules (models.readout too)."""
+    from bench.metrics import similarity
+    from simulations import quality
+
+    for name in ("QUALITY_RULES", "TRIM_THRESHOLD", "UNIFORM_MIN_LENGTH", "UNIFORM_MIN_MEAN_IC", "passes_quality",
+                 "quality_stats", "trim_by_ic"):
+        assert getattr(similarity, name) is getattr(quality, name)
+    assert passes_quality is quality.passes_quality and trim_by_ic is quality.trim_by_ic
+
+
 def test_input_checks():
     with pytest.raises(ValueError, match="pfm_a"):
         aligned_similarity(np.ones((3, 4)), onehot("ACGT"))

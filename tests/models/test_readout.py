@@ -64,6 +64,26 @@ def test_trim_and_filter_trims_low_ic_flanks():
     assert readout.trim_and_filter([simulations.Motif("filter_0", weak)]) == []
 
 
+def test_trim_and_filter_applies_every_benchmark_rule():
+    """One definition: the read-out keeps what simulations.quality passes, under every rule."""
+    from simulations import quality
+
+    weak = simulations.from_consensus("w", "GATAAGGATAAG", 0.7)  # 0.643 bit/col, 7.7 bits total
+    strong = simulations.from_consensus("s", "GATAAG", 0.97)
+    flat = simulations.Motif("f", np.full((4, 30), 0.25))
+    motifs = [weak, strong, flat]
+    kept = {rule: [m.name for m in readout.trim_and_filter(motifs, rule)] for rule in quality.QUALITY_RULES}
+    assert kept == {"uniform": ["w", "s"], "argminn": ["s"], "modisco": ["w", "s"]}
+    for rule in quality.QUALITY_RULES:
+        assert kept[rule] == [m.name for m in motifs if quality.passes_quality(m, rule)]
+    assert readout.passes_quality is quality.passes_quality and readout.trim_by_ic is quality.trim_by_ic
+    assert [m.name for m in readout.trim_and_filter(motifs, "argminn", min_mean_ic=0.6)] == ["w", "s"]
+    with pytest.raises(ValueError, match="min_mean_ic applies to a mean-IC rule"):
+        readout.trim_and_filter(motifs, "modisco", min_mean_ic=0.6)
+    with pytest.raises(ValueError, match=r"rule must be one of \('uniform', 'argminn', 'modisco'\), got 'nope'"):
+        readout.trim_and_filter(motifs, "nope")
+
+
 def test_instances_and_attention_shapes():
     model = models.build_model("argminn", {"num_layers": 2}, 60)
     x = random_one_hot(5, 60)
