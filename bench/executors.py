@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 
 def cpu_count() -> int:
@@ -427,10 +427,6 @@ def make_executor(kind: str = "local", workers: int | None = None, address: str 
     if kind == "ray":
         return RayExecutor(workers, address)
     raise ValueError(f"executor must be one of local, ray, serial; got {kind!r}")
-
-
-def run_all(executor, fn: Callable, tasks: Iterable) -> Iterator[tuple[int, object]]:
-    return executor.map(fn, list(tasks))
 
 
 def _call(job):

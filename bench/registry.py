@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -334,7 +333,3 @@ def score_syntax(trained: Trained, ds, truth, x, metrics: list, seed: int) -> di
     from . import scoring
 
     return scoring.score_syntax(trained.model, ds, seed)
-
-
-def _json(obj) -> str:
-    return json.dumps(obj, sort_keys=True, default=str)

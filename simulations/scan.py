@@ -139,10 +139,3 @@ class MatchRule:
         fwd = window_scores(kcodes, self.matrices[0], length) >= self.cutoff
         fwd |= window_scores(kcodes, self.matrices[1], length) >= self.cutoff
         return fwd
-
-
-def log_odds_scores(codes: np.ndarray, motif: Motif, background=None) -> np.ndarray:
-    """Log-odds score of every forward-strand window, ``(N, L - W + 1)``."""
-    bg = np.full(4, 0.25) if background is None else background
-    codes = np.asarray(codes)
-    return window_scores(kmer_codes(codes), motif.log_odds(bg), codes.shape[1])

@@ -3,9 +3,6 @@
 Every function takes plain data (numpy arrays, Instances DataFrames, ``simulations.Motif``) and
 returns named numbers (``dict[str, float]``) or a tidy DataFrame. NaN marks a value that is
 genuinely undefined (each function's docstring says when).
-
-``FAMILIES`` maps each metric family the suite can name (``bench.registry.METRIC_FAMILIES``) to
-its public functions, so the harness can list what a family computes.
 """
 
 from .attributions import (attribution_components, attribution_scores, informative_mask, planted_mask, seed_stability,
@@ -24,24 +21,8 @@ from .similarity import (aligned_pearson, aligned_similarity, benjamini_hochberg
 from .syntax import (curve_agreement, interaction, pair_spacings, spacing_curve, spacing_grid,
                      spacing_histogram_distance)
 
-FAMILIES = {
-    "prediction": (prediction_scores, paper_auprc, planted_content_oracle, likelihood_ratio_oracle, held_out_ceilings),
-    "motifs": (motif_recovery, recovery_curve, motif_assignment, similarity_matrix, aligned_similarity,
-               aligned_pearson, pearson_min_overlap, tomtom_pvalues, tomtom_qvalues, trim_by_ic, passes_quality,
-               naming_scores, name_motifs, jaspar_library, planted_jaspar_ids),
-    "instances": (instance_scores, instance_components, topk_curve, sequence_counts, overlap_pairs,
-                  rc_instance_agreement, reverse_complement_calls),
-    "attributions": (attribution_scores, attribution_components, planted_mask, informative_mask, site_pfm_cosine,
-                     site_cosine_components, deletion_curves, deletion_components, deletion_scores,
-                     composition_reference),
-    "agreement": (sign_agreement, seed_stability, track_agreement, rc_attribution_agreement,
-                  rc_attribution_consistency, randomization_check, randomized_copy, reverse_complement),
-    "syntax": (spacing_curve, spacing_grid, interaction, curve_agreement, pair_spacings,
-               spacing_histogram_distance),
-}
-
 __all__ = [
-    "FAMILIES", "aligned_pearson", "aligned_similarity", "attribution_components", "attribution_scores",
+    "aligned_pearson", "aligned_similarity", "attribution_components", "attribution_scores",
     "benjamini_hochberg", "composition_reference", "curve_agreement", "deletion_components", "deletion_curves",
     "deletion_scores", "held_out_ceilings", "informative_mask", "instance_components", "instance_scores",
     "interaction", "jaspar_library", "likelihood_ratio_oracle", "motif_assignment", "motif_recovery", "name_motifs",

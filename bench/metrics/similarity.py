@@ -27,7 +27,6 @@ TOMTOM_PADDING = (
     "YY1", "REST", "MAX", "USF1", "ELK1", "IRF1", "STAT3", "NRF1", "CREB1", "NFKB1",
     "TP53", "SOX2", "PAX5", "MEF2A", "SRF", "E2F1", "KLF4", "EGR1", "NR3C1", "HNF1A",
 )
-TOMTOM_MIN_TARGETS = 25
 
 
 def _l1_columns(pfm: np.ndarray, pseudocount: float = 1e-6) -> np.ndarray:
