@@ -121,7 +121,7 @@ def interpret(method, model, data, n: int = 200, split: str = "test", classes="a
         ``details["index"]`` holds the dataset indices of the interpreted sequences (``score`` reads them).
     """
     from .registry import interpret_index, method_of
-    from .scoring import functional_motifs
+    from .families import functional_motifs
     from .suite import Component
 
     if split not in getattr(data, "splits", {}):

@@ -5,6 +5,8 @@ The module is imported from the suite file's folder first, then from ``sys.path`
 * A **model** plug-in is a ``torch.nn.Module`` class mapping one-hot ``(N, 4, L)`` to logits ``(N,)`` or
   ``(N, 1)``, constructed with the entry's ``params`` (plus ``input_length`` when its constructor names
   it); its parameters and defaults are read from the constructor signature.
+* A **metric family** plug-in is a :class:`bench.families.Family` (``metrics: [my_family:FAMILY]``) with
+  a ``score(interp, ctx)`` and/or ``score_cell(interps, ctx)`` writing ``<its name>/<measure>``.
 * A **method** plug-in is a function ``(model, x, params, seed, truth_motifs) -> Interpretation`` that
   declares what it produces, with :func:`method` or with attributes of the same names::
 
@@ -33,6 +35,8 @@ from .errors import PluginError
 
 #: plug-in methods loaded in this process, by their suite name (``module:attr``)
 _LOADED_METHODS: dict = {}
+#: plug-in metric families loaded in this process, by their suite name (``module:attr``)
+_LOADED_FAMILIES: dict = {}
 #: the benchmark's own top-level packages: a user's module of that name would shadow them
 RESERVED = ("bench", "models", "simulations")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -211,6 +215,33 @@ def load_method(name: str, base=None):
             raise PluginError(f"method plug-in {name!r}: {exc}") from None
     _LOADED_METHODS[name] = m
     return m
+
+
+def load_family(name: str, base=None):
+    """Import the metric-family plug-in ``name``: a :class:`bench.families.Family` (``module:FAMILY``);
+    registers and returns it (its ``source`` set to the module's file)."""
+    import dataclasses
+
+    from .families import FAMILIES, Family
+
+    obj, source = resolve(name, base)
+    if not isinstance(obj, Family):
+        raise PluginError(f"metric family plug-in {name!r} is a {type(obj).__name__}, not a "
+                          f"bench.families.Family (declare FAMILY = Family(name=..., needs=..., score=...))")
+    if obj.name in FAMILIES:
+        raise PluginError(f"metric family plug-in {name!r} is named {obj.name!r}, a built-in family's name; "
+                          f"give it a name of its own")
+    if obj.score is None and obj.score_cell is None:
+        raise PluginError(f"metric family plug-in {name!r} has no scorer: set score (per interpretation) "
+                          f"or score_cell (per cell)")
+    family = dataclasses.replace(obj, source=source)
+    _LOADED_FAMILIES[name] = family
+    return family
+
+
+def find_family(name: str):
+    """The metric-family plug-in loaded under the suite name ``name`` in this process, else None."""
+    return _LOADED_FAMILIES.get(name)
 
 
 def component_source(component):

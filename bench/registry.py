@@ -16,20 +16,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import SuiteError
+# the metric families, each declared once in bench/families/<name>.py: every list here is derived
+from .families import DEFAULT_METRIC_FAMILIES, FAMILIES, METRIC_FAMILIES, RERUN_FAMILIES  # noqa: F401
 
 log = logging.getLogger("bench")
-
-METRIC_FAMILIES = ("prediction", "motifs", "instances", "attributions", "agreement", "syntax", "faithfulness",
-                   "consistency")
-#: the families that run the models again, listed in a suite to run them: ``faithfulness`` (deletion curves per
-#: attribution route; DeepLiftSHAP on the reverse complement and on a randomized model: about one more
-#: DeepLiftSHAP run per route and cell, measured 9-25 s per route, 25-150 s per cell on 200 sequences of 500 bp)
-#: and ``consistency`` (every attribution route once more with another seed's model, every instance route once
-#: more on the reverse complements: about the cost of the cell's interpretations again)
-RERUN_FAMILIES = ("faithfulness", "consistency")
-#: the families a suite without ``metrics:`` scores: all but the re-running ones
-DEFAULT_METRIC_FAMILIES = tuple(f for f in METRIC_FAMILIES if f not in RERUN_FAMILIES)
-
 
 # --------------------------------------------------------------------------- validation
 
@@ -99,13 +89,26 @@ def check_method(component, where: str):
         raise SuiteError(f"{where}.params: {exc}") from None
 
 
-def check_metrics(metrics) -> list[str]:
+def check_metrics(metrics, base_dir=None) -> list[str]:
+    """A suite's ``metrics``: built-in family names (:mod:`bench.families`) or plug-ins (``module:attr``,
+    a :class:`bench.families.Family`, imported from ``base_dir`` first); None gives the defaults."""
     if metrics is None:
         return list(DEFAULT_METRIC_FAMILIES)
+    from .plugins import is_plugin, load_family
+
+    if not isinstance(metrics, (list, tuple)):
+        raise SuiteError(f"metrics must be a list of metric family names, got {metrics!r}")
     for i, m in enumerate(metrics):
-        if m not in METRIC_FAMILIES:
-            raise SuiteError(f"metrics[{i}]: unknown metric family {m!r}; families are {list(METRIC_FAMILIES)}."
-                             + _suggest(m, METRIC_FAMILIES))
+        if is_plugin(m):
+            try:
+                load_family(m, base_dir)
+            except Exception as exc:  # PluginError and a declaration's own ValueError alike
+                raise SuiteError(f"metrics[{i}]: {exc}") from None
+        elif m not in METRIC_FAMILIES:
+            raise SuiteError(f"metrics[{i}]: unknown metric family {m!r}; families are {list(METRIC_FAMILIES)}, "
+                             f"or a plug-in module:attr." + _suggest(str(m), METRIC_FAMILIES))
+    if len(set(map(str, metrics))) != len(metrics):
+        raise SuiteError(f"metrics lists a family twice: {list(metrics)}")
     return list(metrics)
 
 
@@ -138,8 +141,15 @@ def describe(what: str = "all") -> str:
         for name, m in [*sorted(METHODS.items()), *sorted(_LOADED_METHODS.items())]:
             lines.append(_describe_method(name, m))
     if what in ("metrics", "all"):
-        lines.append("metric families: " + ", ".join(METRIC_FAMILIES)
-                     + " (without metrics: in a suite, all but " + " and ".join(RERUN_FAMILIES) + ")")
+        from .plugins import _LOADED_FAMILIES
+
+        lines.append("metric families (without metrics: in a suite, all but " + " and ".join(RERUN_FAMILIES)
+                     + "; needs: what a method must produce to be scored by it):")
+        for name, f in [*FAMILIES.items(), *sorted(_LOADED_FAMILIES.items())]:
+            needs = f" [needs {', '.join(f.needs)}]" if f.needs else ""
+            extra = " (opt-in: re-runs the models)" if f.opt_in else ""
+            where = f"; plug-in from {f.source}" if f.source else ""
+            lines.append(f"  {name}{needs}{extra}: {f.description}{where}")
     return "\n".join(lines)
 
 
@@ -232,7 +242,7 @@ def scoring_truth(ds, index: np.ndarray, x: np.ndarray, scan: dict | None = None
     calls on nothing at all. ``scan``: the positive control's ``scan_threshold`` and ``merge`` when the
     suite sets them (else the routes' defaults), so these rows are what that control would call."""
     from .methods.scanning import background_matches
-    from .scoring import functional_motifs
+    from .families import functional_motifs
 
     truth = ds.truth_for(index)
     scan = scan or {}
@@ -292,7 +302,7 @@ def skip_reason(component, trained: Trained) -> str:
 def interpret_and_save(component, trained: Trained, x: np.ndarray, ds, seed: int, directory: Path):
     method = method_of(component)
     t0 = time.perf_counter()
-    from .scoring import functional_motifs
+    from .families import functional_motifs
 
     interp = method.run(trained.model, x, dict(component.params), seed=seed,
                         truth_motifs=functional_motifs(ds))
@@ -330,6 +340,6 @@ def score_cross_method(interps: dict, ds, truth, x, metrics: list, trained: Trai
 
 
 def score_syntax(trained: Trained, ds, truth, x, metrics: list, seed: int) -> dict:
-    from . import scoring
+    from .families.syntax import score_syntax
 
-    return scoring.score_syntax(trained.model, ds, seed)
+    return score_syntax(trained.model, ds, seed)

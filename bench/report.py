@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .executors import frozen_heap, share_work
+from .families import headline_measures
 
 FAMILY_TITLES = {
     "prediction": "Prediction on held-out sequences",
@@ -36,18 +37,9 @@ log = logging.getLogger("bench")
 # The measures each family's figure shows; every measure is in the tables. Counts that only
 # explain other measures (n_truth, n_calls, ...) would crowd the figures and slow the report.
 HEADLINE_METRICS = {
-    "prediction": ["auroc", "average_precision", "accuracy"],
-    "motifs": ["n_recovered", "recall", "n_passing", "n_redundant", "non_motif_patterns", "best_similarity_mean"],
-    "instances": ["precision", "recall", "f1", "paper_precision", "paper_recall", "average_precision"],
-    "attributions": ["auroc", "auprc", "pooled_auroc"],
-    # within-instance cosine and Spearman lead, each beside its null (DeepLiftSHAP against itself under
-    # another reference draw); sign agreement on planted positions is near 1 by construction
-    "agreement": ["dls_vs_ig_cosine_instance_mean", "dls_vs_dls_redrawn_cosine_instance_mean", "dls_vs_ig_spearman",
-                  "dls_vs_dls_redrawn_spearman", "dls_vs_ig_background_sign_agreement",
-                  "dls_vs_dls_redrawn_background_sign_agreement"],
+    **headline_measures(),  # each family's own (bench/families); None: all of its measures
+    # what the runner writes beside the families: method diagnostics, stage times, training health
     "completeness": ["median_abs", "p90_abs", "max_abs"],
-    "consistency": ["seed_cosine_instance_mean", "seed_spearman", "seed_jaccard_mean", "rc_f1"],
-    "syntax": None,  # every pair's measures; the spacing curves get a figure of their own
     "runtime_s": ["train", "interpret"],
     "training": ["learned", "ceiling_likelihood_ratio"],
 }
@@ -59,7 +51,8 @@ UNLEARNED_NOTE = ("These models did not close a quarter of the distance from cha
 HEALTH_NOTE = ("How each model's training went, read off its validation curve (`models/health.py`): `converged`; "
                "`still rising` (the last 5 epochs beat every earlier one by more than 0.01: the budget may have cut "
                "it off); `recovered` / `collapsed, not recovered` (validation auROC fell to within 0.02 of chance after "
-               "the regularizer started, from a best of at least 0.54 before it; the adaptive schedule restores the "
+               "the regularizer started, from a best of at least 0.54 before it, or the kept epoch lost more than "
+               "half the gain over chance the model had before it; the adaptive schedule restores the "
                "weights from before the ramp and ramps again, more gently); `never learned` (validation auROC never "
                "reached 0.6). `ramp start` is the first epoch with the overlap regularizer on. The training curves "
                "mark the same events.")

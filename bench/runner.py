@@ -79,6 +79,15 @@ def model_key(sim, model, seed: int, ds_key: str) -> tuple[str, int]:
     return key, model_seed
 
 
+def _family_part(metrics, base) -> tuple:
+    """The source hashes of the metric-family plug-ins in ``metrics`` (imported here, from ``base``,
+    so a pool worker has them before scoring), as one more key part; nothing for built-ins."""
+    from .plugins import is_plugin, load_family, source_hash
+
+    hashes = {m: source_hash(load_family(m, base).source) for m in metrics if is_plugin(m)}
+    return ({"family_sources": hashes},) if hashes else ()
+
+
 def _plugin_part(*components) -> tuple:
     """The source hashes of the plug-ins among ``components``, as one more key part; nothing for
     built-ins (so their keys are what they were): an edited plug-in module is recomputed."""
@@ -129,6 +138,8 @@ class CellTask:
     metrics: list
     interpret: dict
     ds_key: str = ""
+    #: the folder metric-family plug-ins in ``metrics`` are imported from (a worker imports them again)
+    metrics_base: str | None = None
 
 
 @dataclass
@@ -148,7 +159,7 @@ def run_cell(task: CellTask) -> CellResult:
         m_key, m_seed = model_key(sim, model, seed, task.ds_key)
         cell_key = stable_hash("cell", code_version("bench", "models", "simulations"), m_key,
                                [m.identity() for m in task.methods], task.metrics, task.interpret,
-                               *_plugin_part(*task.methods))
+                               *_plugin_part(*task.methods), *_family_part(task.metrics, task.metrics_base))
     except Exception as exc:
         rows = [row(**base, method="(model)", metric="train", status="failed", reason=_reason(exc))]
         return CellResult(rows, cache.counters(), True)
@@ -370,7 +381,7 @@ def run_consistency(task: ConsistencyTask) -> CellResult:
     instance route (the method run again on the reverse complements, by the same model with the same
     seed). Their interpretations are cached as any other; never raises."""
     from .metrics.consistency import reverse_complement
-    from .scoring import score_rc_instances, score_seed_stability
+    from .families.consistency import score_rc_instances, score_seed_stability
 
     c = task.cell
     cache = StageCache(c.cache_root)
@@ -494,7 +505,7 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
                 n_failed += 1
                 continue
             tasks.append(CellTask(suite.name, str(cache_root), sim, model, seed, suite.methods, suite.metrics,
-                                  interpret, ds_keys[(sim.label, seed)]))
+                                  interpret, ds_keys[(sim.label, seed)], metrics_base=suite.metrics_base))
         bar = _progress(len(tasks), progress, f"{suite.name}: cells")
         with StageWatcher(_log_file(), bar) as watcher:
             for i, result in executor.map(run_cell, tasks):

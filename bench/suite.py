@@ -174,6 +174,8 @@ class Suite:
         self.models: list[Component] = models
         self.methods: list[Component] = methods
         self.metrics: list[str] = metrics
+        #: where the suite's metric-family plug-ins (``module:attr`` in ``metrics``) are imported from
+        self.metrics_base = str((source.parent if source is not None else Path.cwd()).resolve())
         self.seeds = list(raw.seeds)
         self.source = source
         self.selection: dict = {}  # what :meth:`select` kept, recorded in the provenance
@@ -286,7 +288,7 @@ def load_suite(path_or_dict) -> Suite:
         for comp in _expand(entry, f"methods[{i}]", has_train=False, base=base):
             registry.check_method(comp, f"methods[{i}]")
             methods.append(comp)
-    metrics = registry.check_metrics(raw.metrics)
+    metrics = registry.check_metrics(raw.metrics, base)
     _check_unique([m.label for m in models], "models")
     _check_unique([m.label for m in methods], "methods")
     _check_unique([s.label for s in simulations], "simulations")

@@ -17,24 +17,13 @@ import json
 import numpy as np
 import pandas as pd
 
+from .families import paired_measures
 from .metrics.paired import paired_difference
 
 #: metric -> (components row, numerator weights, denominator weights, higher is better); a
-#: components row of None marks a metric with one value per trained model
-VERDICT_METRICS = {
-    "instances/f1": ("per_sequence/instances", {"tp": 2.0}, {"n_calls": 1.0, "n_truth": 1.0}, True),
-    "instances/f1_identity": ("per_sequence/instances", {"tp_identity": 2.0}, {"n_calls": 1.0, "n_truth": 1.0}, True),
-    "instances/paper_precision": ("per_sequence/instances", {"paper_hits": 1.0}, {"n_calls": 1.0}, True),
-    "instances/recall": ("per_sequence/instances", {"tp": 1.0}, {"n_truth": 1.0}, True),
-    "instances/precision": ("per_sequence/instances", {"tp": 1.0}, {"n_calls": 1.0}, True),
-    "motifs/recall": (None, None, None, True),
-    "motifs/n_redundant": (None, None, None, False),
-    "attributions/auroc": ("per_sequence/attributions", {"auroc": 1.0}, {"defined": 1.0}, True),
-    # the field's positional measures (bench/metrics/attributions.py), as ratios of per-sequence sums
-    "attributions/mass_in_motifs": ("per_sequence/attributions", {"mass_in_motifs": 1.0}, {"mass_defined": 1.0}, True),
-    "attributions/pooled_topk_recall": ("per_sequence/attributions", {"topk_hits": 1.0}, {"n_planted": 1.0}, True),
-    "attributions/site_pfm_cosine": ("per_sequence/attributions", {"site_cosine_sum": 1.0}, {"n_sites": 1.0}, True),
-}
+#: components row of None marks a metric with one value per trained model. Declared by each family
+#: (``Family.paired``, bench/families)
+VERDICT_METRICS = paired_measures()
 #: the attribution measures every attribution pair is compared on
 ATTRIBUTION_METRICS = ("attributions/auroc", "attributions/mass_in_motifs", "attributions/pooled_topk_recall",
                        "attributions/site_pfm_cosine")

@@ -19,6 +19,9 @@ from .schedules import ADAPTIVE_DEFAULTS
 LEARNED_AUROC = 0.5 + ADAPTIVE_DEFAULTS["ramp_min_gain"]
 #: an epoch after the ramp began is at chance below 0.5 + this (the adaptive schedule's ``collapse_margin``)
 CHANCE_MARGIN = ADAPTIVE_DEFAULTS["collapse_margin"]
+#: a kept copy (after the ramp began) that lost more than this share of the pre-ramp gain over chance is a
+#: partial collapse (the adaptive schedule's ``max_gain_loss``)
+MAX_GAIN_LOSS = ADAPTIVE_DEFAULTS["max_gain_loss"]
 #: the last ``RISING_WINDOW`` epochs beat every earlier one by more than ``RISING_GAIN``: still rising
 RISING_WINDOW = 5
 RISING_GAIN = 0.01
@@ -75,8 +78,13 @@ def training_health(history: list, events: list | None = None, outcome: str | No
         collapse_epochs = [int(s) for s in starts]
     else:
         collapse_epochs = []
-    collapsed = bool(collapse_epochs)
     kept_auroc = _num(auroc[best_epoch])
+    if (not events and not collapse_epochs and ramp_start is not None and best_epoch >= ramp_start
+            and pre_best >= 0.5 + 2 * CHANCE_MARGIN and kept_auroc < pre_best - MAX_GAIN_LOSS * (pre_best - 0.5)):
+        # never at chance, but the kept copy lost more than MAX_GAIN_LOSS of the gain over chance (the
+        # adaptive schedule's lost_gain rule): a partial collapse, at the kept epoch
+        collapse_epochs = [int(best_epoch)]
+    collapsed = bool(collapse_epochs)
     learned = np.isfinite(auroc).any() and float(np.nanmax(auroc)) >= LEARNED_AUROC
     if outcome == "collapsed, not recovered":
         recovered = False

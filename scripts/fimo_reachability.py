@@ -117,7 +117,7 @@ def reach_rows(preset, name, kind, pfm, sites_x, start, bg_raw, bg_clean, seed):
 
 
 def positive_control_rows(preset, n_pos, seed):
-    from bench.scoring import functional_motifs
+    from bench.families import functional_motifs
 
     ds = simulations.simulate(preset, 4 * n_pos, seed)
     index = np.flatnonzero(ds.y == 1)[:n_pos]
@@ -165,7 +165,7 @@ def main(argv=None) -> int:
             sites_x, start = sample_sites(motif.pfm, background, args.sites, rng)
             rows.append(reach_rows(preset, name, "planted", motif.pfm, sites_x, start, bg_raw, bg_clean, seed))
         # the negative control's random motifs (seed 0, the preset's functional widths)
-        from bench.scoring import functional_motifs
+        from bench.families import functional_motifs
 
         ds_small = simulations.simulate(preset, 20, seed)
         for m in random_motifs([m.width for m in functional_motifs(ds_small)], 0):

@@ -64,7 +64,8 @@ def main() -> None:
         # the read-out's motif recall on up to 1,000 test positives, matched as the benchmark scores it
         from bench.methods import METHODS
         from bench.metrics.motifs import motif_recovery
-        from bench.scoring import MOTIF_MATCH_THRESHOLD, MOTIF_SIMILARITY, functional_motifs
+        from bench.families import functional_motifs
+        from bench.families.motifs import MOTIF_MATCH_THRESHOLD, MOTIF_SIMILARITY
 
         y = np.asarray(y_test).ravel()
         positives = np.asarray(x_test[y > 0.5][:1000], dtype=np.float32)

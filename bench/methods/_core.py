@@ -14,6 +14,8 @@ import pandas as pd
 from simulations import INSTANCE_COLUMNS, Motif, check_instances, empty_instances, write_meme
 from simulations.validation import validate_one_hot_shape
 
+from ..families import FAMILY_NEEDS, PRODUCTS
+
 #: what a method may need from a model; `check_requirements` explains a missing one
 REQUIREMENTS = ("differentiable", "conv_first_layer", "argminn")
 
@@ -130,14 +132,11 @@ def normalize_instances(df: pd.DataFrame | None) -> pd.DataFrame:
 # ---------------------------------------------------------------------- methods
 
 
-#: what a method's output may hold, each scored by the metric families that need it (:data:`FAMILY_NEEDS`)
-PRODUCTS = ("motifs", "instances", "attributions")
+#: what a method's output may hold, each scored by the metric families that need it (:data:`FAMILY_NEEDS`,
+#: derived from the declarations in bench/families)
 #: the paper's motif-quality rules (``bench.metrics.similarity.passes_quality``) a method's motifs can be
 #: counted under (``motifs/n_passing_paper_rule``): the rule of the route that produced them in the paper
 QUALITY_RULES = ("argminn", "modisco")
-#: which products a metric family scores: it scores a method's output only when the method declares
-#: them all (instances are scored through the motifs they name, so the family needs both)
-FAMILY_NEEDS = {"motifs": ("motifs",), "instances": ("motifs", "instances"), "attributions": ("attributions",)}
 
 
 @dataclass(frozen=True)
@@ -175,7 +174,7 @@ class Method:
                              f"motifs (produces {list(self.produces)})")
 
     def scores(self, family: str) -> bool:
-        """Whether this method produces what metric family ``family`` needs (:data:`FAMILY_NEEDS`)."""
+        """Whether this method produces what metric family ``family`` needs (its ``Family.needs``)."""
         need = FAMILY_NEEDS.get(family)
         return need is not None and all(p in self.produces for p in need)
 

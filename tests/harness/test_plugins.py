@@ -207,3 +207,126 @@ def test_a_plugin_runs_in_a_pool_worker(folder):
     df = summary.results
     assert not (df.status == "failed").any(), df[df.status == "failed"].reason.tolist()
     assert df[df.method == "my_methods:gradient_times_input"].metric.str.startswith("attributions/").any()
+
+
+# --------------------------------------------------------------------------- metric families
+
+MY_FAMILY = textwrap.dedent('''
+    import numpy as np
+
+    from bench.families import Family
+
+
+    def score(interp, ctx):
+        """The share of each map's |contribution| on its single largest position, averaged over sequences."""
+        a = np.abs(np.asarray(interp.attributions) * ctx.x).sum(axis=1)  # (N, L)
+        total = a.sum(axis=1)
+        share = np.divide(a.max(axis=1), total, out=np.zeros_like(total), where=total > 0)
+        return {"peak_share/mean": float(share.mean()), "peak_share/n_sequences": float(len(a))}
+
+
+    def score_cell(interps, ctx):
+        return {"peak_share/n_routes": float(sum(i.attributions is not None for i in interps.values()))}
+
+
+    FAMILY = Family(name="peak_share", description="how peaked each map is", needs=["attributions"],
+                    score=score, score_cell=score_cell)
+    WRONG_PREFIX = Family(name="wrong_prefix", description="writes outside its name", needs=["attributions"],
+                          score=lambda interp, ctx: {"attributions/auroc": 1.0})
+    NAMED_LIKE_A_BUILTIN = Family(name="motifs", description="clash", needs=["motifs"],
+                                  score=lambda interp, ctx: {})
+    NO_SCORER = Family(name="nothing", description="no scorer")
+''')
+
+
+@pytest.fixture
+def family_folder(folder):
+    (folder / "my_family.py").write_text(MY_FAMILY)
+    yield folder
+    sys.modules.pop("my_family", None)
+
+
+def test_a_metric_family_is_one_file_beside_the_suite(family_folder, capsys):
+    """The third kind of component: a family declared in the user's own module scores every method that
+    produces what it needs, per interpretation and per cell, and is listed like the built-ins."""
+    from bench.__main__ import main
+
+    folder = family_folder
+    data = _suite(folder, models=[{"name": "cnn", "train": {"epochs": 1, "batches_per_epoch": 2, "batch_size": 32}}],
+                  methods=[{"name": "deeplift_shap", "params": {"n_references": 2}}, {"name": "positive_control"}])
+    data["metrics"] = ["attributions", "my_family:FAMILY"]
+    path = _write_suite(folder, data)
+    assert main(["list", "metrics", "--suite", str(path)]) == 0
+    listed = capsys.readouterr().out
+    assert "my_family:FAMILY [needs attributions]: how peaked each map is; plug-in from" in listed
+    df = run_suite(load_suite(path), executor=SerialExecutor(), progress=False, report=False).results
+    assert not (df.status == "failed").any(), df[df.status == "failed"].reason.tolist()
+    dls = df[(df.method == "deeplift_shap") & df.metric.str.startswith("peak_share/")].set_index("metric").value
+    n = df.loc[df.metric == "interpret/n_sequences", "value"].item()  # the test split's positives, up to 10
+    assert dls["peak_share/n_sequences"] == n and 0 < dls["peak_share/mean"] <= 1
+    # the positive control produces no maps: the family does not score it
+    assert not df[(df.method == "positive_control") & df.metric.str.startswith("peak_share/")].size
+    cell = df[(df.method == "(cross)") & (df.metric == "peak_share/n_routes")]
+    assert cell.value.tolist() == [1.0]
+
+
+def test_a_plugin_family_scores_a_hand_made_map_exactly(family_folder):
+    from bench import scoring
+    from bench.methods import Interpretation, Method
+    from bench.registry import check_metrics
+
+    import simulations
+    from tests.specs import lone_motif_spec
+
+    assert check_metrics(["my_family:FAMILY"], family_folder) == ["my_family:FAMILY"]
+    ds = simulations.simulate(lone_motif_spec({"jaspar": "MA0080.7"}), 4, 0)
+    x = ds.x[:2].astype(np.float32)
+    attr = np.zeros_like(x)
+    attr[0, :, 3] = 3.0  # all of sequence 0's mass at one position: share 1
+    attr[1, :, 0:4] = 1.0  # four equal positions: share 1/4
+    out = scoring.score_interpretation(Interpretation(attributions=attr), ds, ds.truth_for(np.arange(2)), x,
+                                       ["my_family:FAMILY"],
+                                       method=Method("m", lambda *a: None, produces=("attributions",)))
+    assert out == {"peak_share/mean": pytest.approx(0.625), "peak_share/n_sequences": 2.0}
+
+
+@pytest.mark.parametrize("attr, message", [
+    ("NAMED_LIKE_A_BUILTIN", r"is named 'motifs', a built-in family's name"),
+    ("NO_SCORER", r"has no scorer"),
+    ("np", r"is a module, not a bench.families.Family"),
+])
+def test_bad_metric_family_plugins_are_one_line_suite_errors(family_folder, attr, message):
+    data = _suite(family_folder)
+    data["metrics"] = ["attributions", f"my_family:{attr}"]
+    with pytest.raises(SuiteError, match=r"metrics\[1\]: .*" + message) as info:
+        load_suite(_write_suite(family_folder, data))
+    assert "\n" not in str(info.value)
+
+
+def test_a_family_writing_outside_its_name_fails_its_rows_with_a_reason(family_folder):
+    data = _suite(family_folder, models=[{"name": "cnn", "train": {"epochs": 1, "batches_per_epoch": 2,
+                                                                   "batch_size": 32}}],
+                  methods=[{"name": "deeplift_shap", "params": {"n_references": 2}}])
+    data["metrics"] = ["attributions", "my_family:WRONG_PREFIX"]
+    df = run_suite(load_suite(_write_suite(family_folder, data)), executor=SerialExecutor(), progress=False,
+                   report=False).results
+    failed = df[df.status == "failed"]
+    assert len(failed) == 1 and "'wrong_prefix' wrote 'attributions/auroc'" in failed.reason.iloc[0]
+    # the built-in families of the same interpretation are lost with it: one scorer call, one failure
+    assert "attributions/auroc" not in set(df.metric)
+
+
+def test_an_edited_family_module_is_scored_again(family_folder):
+    data = _suite(family_folder, models=[{"name": "cnn", "train": {"epochs": 1, "batches_per_epoch": 2,
+                                                                   "batch_size": 32}}],
+                  methods=[{"name": "deeplift_shap", "params": {"n_references": 2}}])
+    data["metrics"] = ["my_family:FAMILY"]
+    path = _write_suite(family_folder, data)
+    first = run_suite(load_suite(path), executor=SerialExecutor(), progress=False, report=False).results
+    (family_folder / "my_family.py").write_text(MY_FAMILY.replace("float(share.mean())", "float(share.mean()) + 10"))
+    second = run_suite(load_suite(path), executor=SerialExecutor(), progress=False, report=False).results
+
+    def value(df):
+        return df.loc[(df.method == "deeplift_shap") & (df.metric == "peak_share/mean"), "value"].item()
+
+    assert value(second) == pytest.approx(value(first) + 10)

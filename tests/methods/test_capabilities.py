@@ -48,7 +48,8 @@ def test_builtin_keys_are_what_the_name_rules_gave(cell, name):
     assert motif_keys == (name not in OLD_ATTRIBUTION_ONLY)
     assert any(k.startswith("instances/") for k in out) == (name not in OLD_ATTRIBUTION_ONLY)
     assert ("motifs/n_passing_paper_rule" in out) == (_old_rule(name) is not None)
-    assert "attributions/auroc" in out  # the maps are scored wherever they are present, as before
+    # the maps are scored where the method declares them (a read-out's interpretation never holds any)
+    assert ("attributions/auroc" in out) == ("attributions" in METHODS[name].produces)
 
 
 def test_scoring_asks_the_declaration_not_the_name(cell):
@@ -83,7 +84,7 @@ def test_declarations_are_checked():
         Method("x", fn, produces=("attributions",), quality_rule="argminn")
     with pytest.raises(ValueError, match="unknown requirement"):
         Method("x", fn, ("gpu",), produces=("attributions",))
-    assert set(FAMILY_NEEDS) == {"motifs", "instances", "attributions"}
+    assert set(FAMILY_NEEDS) == {"motifs", "instances", "attributions", "faithfulness"}
 
 
 def test_list_methods_shows_what_each_produces():

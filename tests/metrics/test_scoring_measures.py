@@ -9,6 +9,7 @@ import pytest
 import models
 import simulations
 from bench import scoring
+from bench.families import consistency, faithfulness
 from bench.methods import Interpretation
 from bench.methods.attribution import attribute
 from bench.metrics import attribution_components, attribution_scores, reverse_complement, reverse_complement_calls
@@ -35,7 +36,8 @@ METRICS = ["motifs", "instances", "attributions"]
 
 def test_interpretation_keeps_old_keys_and_adds_the_new(cell):
     ds, model, x, truth, interp = cell
-    out = scoring.score_interpretation(interp, ds, truth, x, METRICS, method_name="positive_control")
+    # a route declaring motifs, calls and maps (the seqlet route), so every family scores it
+    out = scoring.score_interpretation(interp, ds, truth, x, METRICS, method_name="seqlets")
     plain = attribution_scores(interp.attributions, x, truth)
     for k in ("auroc", "auprc", "pooled_auroc", "pooled_auprc", "n_sequences_scored", "mass_in_motifs",
               "topk_recall", "position_precision_at_0.10"):
@@ -66,7 +68,9 @@ def test_interpretation_with_the_model_adds_deletion_and_is_deterministic(cell):
     assert a["faithfulness/deletion_n_sequences"] == n_planted
     for k in ("deletion_auc", "deletion_auc_random", "deletion_gain"):
         assert np.isfinite(a[f"faithfulness/{k}"])
-    detail = json.loads(a["per_sequence/attributions"][1])
+    # the deletion components are the faithfulness family's own row (the attribution components stay as they were)
+    assert "deletion_scale" not in json.loads(a["per_sequence/attributions"][1])
+    detail = json.loads(a["per_sequence/faithfulness"][1])
     assert sum(v != 0 for v in detail["deletion_scale"]) <= n_planted
     scale = sum(detail["deletion_scale"])
     # (the components are written with 5 decimals; this untrained model moves its logit by ~1e-3)
@@ -104,7 +108,7 @@ def test_cross_method_keeps_old_keys_and_adds_model_checks(cell, monkeypatch):
                    scoring.score_cross_method(interps, ds, truth, x, ["agreement"], model=model, seed=1,
                                               null_references=2))
     # more sequences than the cap: a seeded sample is read
-    monkeypatch.setattr(scoring, "MODEL_CHECK_MAX_SEQUENCES", 10)
+    monkeypatch.setattr(faithfulness, "MODEL_CHECK_MAX_SEQUENCES", 10)
     capped = scoring.score_cross_method({"deeplift_shap": interp}, ds, truth, x, BOTH, model=model, seed=1,
                                         null_references=2)
     assert set(capped) == set(alone) and np.isfinite(capped["faithfulness/dls_rc_cosine"])
@@ -114,20 +118,20 @@ def test_cross_method_keeps_old_keys_and_adds_model_checks(cell, monkeypatch):
 
 def test_seed_stability_and_rc_instance_scorers(cell):
     ds, model, x, truth, interp = cell
-    same = scoring.score_seed_stability(interp, interp, x, truth, ["consistency"])
+    same = consistency.score_seed_stability(interp, interp, x, truth, ["consistency"])
     assert same["consistency/seed_cosine_mean"] == pytest.approx(1.0)
     assert same["consistency/seed_jaccard_mean"] == pytest.approx(1.0)
     assert same["consistency/seed_spearman"] == pytest.approx(1.0)
     assert same["consistency/seed_cosine_instance_mean"] == pytest.approx(1.0)
     other, _, _ = attribute(models.build_model("cnn", {}, input_length=ds.length, seed=1), x, "deeplift_shap",
                             n_references=2, seed=0)
-    differ = scoring.score_seed_stability(interp, Interpretation(attributions=other), x, truth, ["consistency"])
+    differ = consistency.score_seed_stability(interp, Interpretation(attributions=other), x, truth, ["consistency"])
     assert differ["consistency/seed_cosine_mean"] < 0.99
-    assert scoring.score_seed_stability(interp, interp, x, truth, ["agreement"]) == {}
+    assert consistency.score_seed_stability(interp, interp, x, truth, ["agreement"]) == {}
     # calls found again, mapped, on the reverse complement: full agreement
     mirrored = Interpretation(motifs=interp.motifs, instances=reverse_complement_calls(interp.instances, ds.length))
-    r = scoring.score_rc_instances(interp, mirrored, reverse_complement(x), ["consistency"])
+    r = consistency.score_rc_instances(interp, mirrored, reverse_complement(x), ["consistency"])
     assert r == {"consistency/rc_f1": 1.0, "consistency/rc_forward_matched_fraction": 1.0,
                  "consistency/rc_reverse_matched_fraction": 1.0}
     none = Interpretation(motifs=interp.motifs, instances=pd.DataFrame(columns=interp.instances.columns))
-    assert scoring.score_rc_instances(interp, none, x, ["consistency"])["consistency/rc_f1"] == 0.0
+    assert consistency.score_rc_instances(interp, none, x, ["consistency"])["consistency/rc_f1"] == 0.0

@@ -28,6 +28,19 @@ def test_a_dip_that_comes_back_is_recovered_and_a_run_at_chance_never_learned():
     assert (h["status"], h["collapsed"]) == ("never learned", False)
 
 
+def test_a_kept_epoch_that_lost_half_the_gain_is_a_partial_collapse():
+    # never within 0.02 of chance, but kept at 0.65 from 0.96 before the ramp: more than half of 0.46 lost
+    curve = [0.7, 0.9, 0.96, 0.96, 0.9, 0.8, 0.7, 0.66, 0.65, 0.65]
+    h = training_health(history(curve, ramp_from=4))
+    assert (h["status"], h["collapse_epochs"], h["recovered"]) == ("collapsed, not recovered", [9], False)
+    # 0.74 keeps more than half (the floor is 0.96 - 0.23 = 0.73): a regularizer's cost, not a collapse
+    h = training_health(history(curve[:5] + [0.8, 0.76, 0.75, 0.74, 0.74], ramp_from=4))
+    assert (h["status"], h["collapsed"]) == ("converged", False)
+    # the kept epoch before the ramp (a give-up) is not judged by it
+    h = training_health(history(curve, ramp_from=4, best=3))
+    assert h["collapsed"] is False
+
+
 def test_still_rising_and_converged():
     rising = training_health(history([0.5, 0.55, 0.6, 0.62, 0.64, 0.66, 0.68, 0.7, 0.72, 0.74]))
     assert rising["status"] == "still rising" and rising["still_rising"] and rising["ramp_start"] is None

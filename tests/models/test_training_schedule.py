@@ -238,12 +238,57 @@ def test_dead_filters_are_a_collapse_once_the_auroc_lost_half_its_gain():
 
 
 def test_guard_rules_can_be_turned_off_and_nan_is_no_collapse():
-    ctrl = controller(ramp_patience=2, collapse_margin=0.0, dead_fraction=0.0)
+    ctrl = controller(ramp_patience=2, collapse_margin=0.0, dead_fraction=0.0, max_gain_loss=1.0)
     drive(ctrl, [0.8, 0.8, 0.8] + [0.5] * 60, activations=[1.0] * 3 + [0.0] * 60)
     assert events(ctrl, "collapse_detected") == []
     ctrl = controller(ramp_patience=2)
     drive(ctrl, [0.8, 0.8, 0.8] + [float("nan")] * 60)
     assert events(ctrl, "collapse_detected") == []
+
+
+def _partial_collapse_curve(after_ramp: float, retry: float = 0.9) -> list:
+    # learned at once, flat from epoch 2 (ramp from 6 with ramp_patience 3); after_ramp for the first attempt
+    # (epochs 6-39; the paper ramp's 20 steps + 10 held end at 40), retry for every epoch after it
+    return [0.7, 0.9, 0.96, 0.96, 0.96, 0.96] + [after_ramp] * 34 + [retry] * 200
+
+
+def test_a_kept_copy_that_lost_half_its_gain_is_undone_like_a_collapse():
+    # the default suite's ARGMINN on SPI1 (seed 1): 0.965 before the ramp, 0.649 kept, above the chance rule
+    ctrl = controller(ramp_patience=3, patience=None)
+    steps = drive(ctrl, _partial_collapse_curve(0.65))
+    assert [e["event"] for e in ctrl.events] == ["learned", "ramp_started", "collapse_detected", "restored"]
+    collapse = events(ctrl, "collapse_detected")[0]
+    # judged when the attempt ends (its planned end, epoch 39), on the copy it would keep
+    assert (collapse["epoch"], collapse["reason"], collapse["kept_valid_auroc"]) == (39, "lost_gain", 0.65)
+    assert collapse["pre_ramp_best_auroc"] == 0.96
+    assert steps[39][1].restore and not steps[39][1].stop
+    # the retry ramps at half the speed to the same weight (no epoch of the first attempt was at chance)
+    assert events(ctrl, "restored")[0]["ramps"]["overlap"] == {"start_exp": 0.5, "end_exp": 5.0, "steps": 40,
+                                                               "hold": 10}
+    assert ctrl.outcome == "recovered" and steps[-1][1].keep == "best" and ctrl.best_epoch >= 40 + 39
+
+
+def test_a_kept_copy_that_kept_half_its_gain_is_no_collapse():
+    # 0.74 >= 0.96 - 0.5 x 0.46 = 0.73: the regularizer's cost, kept
+    ctrl = controller(ramp_patience=3, patience=None)
+    steps = drive(ctrl, _partial_collapse_curve(0.74))
+    assert events(ctrl, "collapse_detected") == [] and ctrl.outcome == "learned" and len(steps) == 40
+    # a stricter setting undoes it; 1 turns the rule off
+    ctrl = controller(ramp_patience=3, patience=None, max_gain_loss=0.25)
+    drive(ctrl, _partial_collapse_curve(0.74))
+    assert events(ctrl, "collapse_detected")[0]["reason"] == "lost_gain"
+    ctrl = controller(ramp_patience=3, patience=None, max_gain_loss=1.0)
+    drive(ctrl, _partial_collapse_curve(0.55))
+    assert events(ctrl, "collapse_detected") == [] and ctrl.outcome == "learned"
+
+
+def test_partial_collapses_give_up_on_the_pre_ramp_best():
+    # every attempt keeps 0.6: two retries, then the unregularized best weights
+    ctrl = controller(ramp_patience=3, patience=None)
+    steps = drive(ctrl, [0.7, 0.9, 0.96, 0.96, 0.96, 0.96] + [0.6] * 400)
+    reasons = [e["reason"] for e in events(ctrl, "collapse_detected")]
+    assert reasons == ["lost_gain"] * 3 and [e["event"] for e in ctrl.events][-1] == "gave_up"
+    assert steps[-1][1].stop and steps[-1][1].keep == "pre_ramp_best" and ctrl.outcome == "collapsed, not recovered"
 
 
 def test_chance_rule_needs_a_pre_ramp_best_well_above_chance():
