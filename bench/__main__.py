@@ -238,7 +238,8 @@ def _cmd_run(args) -> int:
     ex = suite.raw.executor
     kind = args.executor or ex.kind
     try:
-        executor = make_executor(kind, args.workers if args.workers is not None else ex.workers, args.address or ex.address)
+        executor = make_executor(kind, args.workers if args.workers is not None else ex.workers, args.address or ex.address,
+                                 ex.device)
     except (RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

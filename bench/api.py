@@ -191,5 +191,5 @@ def run(suite, out=None, executor=None, workers: int | None = None, report: bool
     ex = None
     if executor is not None or workers is not None:
         raw = loaded.raw.executor
-        ex = make_executor(executor or raw.kind, workers or raw.workers, raw.address)
+        ex = make_executor(executor or raw.kind, workers or raw.workers, raw.address, raw.device)
     return run_suite(loaded, executor=ex, progress=progress, report=report)

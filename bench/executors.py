@@ -244,9 +244,28 @@ def _forward_logs(targets) -> None:
             logger.setLevel(logger_level)
 
 
-def _init_worker(threads: int, parent: int | None = None, log_targets=()):
+def gpu_count() -> int:
+    """CUDA devices this process sees (0 without torch's CUDA build or a GPU)."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _take_gpu(slots) -> None:
+    """Give this worker the next GPU, round robin over the devices (``slots``: a shared counter): "cuda"
+    and "auto" then mean that device in this worker."""
+    import torch
+
+    with slots.get_lock():
+        slot = slots.value
+        slots.value += 1
+    torch.cuda.set_device(slot % torch.cuda.device_count())
+
+
+def _init_worker(threads: int, parent: int | None = None, log_targets=(), gpu_slots=None):
     """Set up a worker process: its share of threads and, in a pool's worker (``parent`` given),
-    its lifetime (it ends with ``parent``, and on SIGTERM) and its logs (``log_targets``)."""
+    its lifetime (it ends with ``parent``, and on SIGTERM), its logs (``log_targets``) and, where
+    there are GPUs (``gpu_slots``, a shared counter), its own GPU."""
     if parent is not None:
         signal.signal(signal.SIGTERM, _on_worker_signal)
         if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a run started with Ctrl-C ignored keeps it so
@@ -274,6 +293,8 @@ def _init_worker(threads: int, parent: int | None = None, log_targets=()):
     import torch
 
     torch.set_num_threads(threads)
+    if gpu_slots is not None:
+        _take_gpu(gpu_slots)
 
 
 class SerialExecutor:
@@ -318,8 +339,11 @@ class LocalExecutor:
             return
         threads = max(1, cpu_count() // workers)
         self._interrupted = False
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(),
-                                         initializer=_init_worker, initargs=(threads, os.getpid(), _log_targets()))
+        ctx = _process_context()
+        # each worker its own GPU where there are several (round robin; with one, they share it)
+        slots = ctx.Value("i", 0) if gpu_count() > 1 else None
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                         initargs=(threads, os.getpid(), _log_targets(), slots))
         for _ in range(workers):  # the pool starts a worker per submitted task
             self._pool.submit(os.getpid)
 
@@ -372,7 +396,8 @@ class RayExecutor:
 
     kind = "ray"
 
-    def __init__(self, workers: int | None = None, address: str | None = None):
+    def __init__(self, workers: int | None = None, address: str | None = None, device: str = "auto"):
+        self.device = device
         try:
             import ray
         except ImportError as exc:
@@ -405,7 +430,7 @@ class RayExecutor:
             _init_worker(threads, log_targets=logs)
             return fn(task)
 
-        remote = self.ray.remote(num_cpus=1)(_run)
+        remote = self.ray.remote(num_cpus=1, num_gpus=self.gpus_per_task())(_run)
         refs = {remote.remote(t): i for i, t in enumerate(tasks)}
         pending = list(refs)
         while pending:
@@ -413,19 +438,29 @@ class RayExecutor:
             for ref in done:
                 yield refs[ref], self.ray.get(ref)
 
+    def gpus_per_task(self) -> float:
+        """The GPU share each cell asks for: its part of the cluster's GPUs over the workers (at most one),
+        0 with ``device: cpu`` or no GPU. A cell's MoDISco and FIMO run on the CPU inside it."""
+        self._ensure()
+        gpus = float(self.ray.cluster_resources().get("GPU", 0.0))
+        if self.device == "cpu" or gpus <= 0:
+            return 0.0
+        return min(1.0, gpus / self.workers)
+
     def close(self):
         if self._started:
             self.ray.shutdown()
             self._started = False
 
 
-def make_executor(kind: str = "local", workers: int | None = None, address: str | None = None):
+def make_executor(kind: str = "local", workers: int | None = None, address: str | None = None,
+                  device: str = "auto"):
     if kind == "serial":
         return SerialExecutor(workers)
     if kind == "local":
         return LocalExecutor(workers)
     if kind == "ray":
-        return RayExecutor(workers, address)
+        return RayExecutor(workers, address, device)
     raise ValueError(f"executor must be one of local, ray, serial; got {kind!r}")
 
 

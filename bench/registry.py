@@ -264,13 +264,24 @@ class Trained:
     name: str
 
 
-def train_and_save(component, ds, seed: int, directory: Path):
+def training_device(component, device: str = "auto") -> str:
+    """Where ``component`` (a model entry) trains: its own ``train.device`` where it sets one, else the
+    suite's ``executor.device``; "auto" resolved here (a GPU where this process sees one)."""
+    import torch
+
+    want = (component.train or {}).get("device", device) if getattr(component, "train", None) else device
+    if want == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(want)
+
+
+def train_and_save(component, ds, seed: int, directory: Path, device: str = "auto"):
     import models
 
     _load_model_plugin(component)
     model = models.build_model(component.name, component.params, input_length=ds.length, seed=seed)
     # progress bars from worker processes would interleave; the runner shows per-cell progress
-    config = models.TrainConfig.from_dict({"progress": False, **(component.train or {})})
+    config = models.TrainConfig.from_dict({"progress": False, "device": device, **(component.train or {})})
     result = models.fit(model, ds, config, seed=seed)
     models.save_model(directory / "model.pt", result.model,
                       spec={"name": component.name, "params": component.params, "input_length": ds.length},
@@ -280,13 +291,15 @@ def train_and_save(component, ds, seed: int, directory: Path):
                                   "train_time_s": result.train_time_s})
 
 
-def load_trained(entry: Path, component, ds) -> Trained:
+def load_trained(entry: Path, component, ds, device: str = "auto") -> Trained:
+    """The cached model, in eval mode, on ``device`` (the suite's ``executor.device``; "auto": a GPU
+    where there is one): every stage after training (interpretation, scoring) runs it there."""
     import models
 
     _load_model_plugin(component)
     spec = {"name": component.name, "params": component.params, "input_length": ds.length}
     model, prov = models.load_model(Path(entry) / "model.pt", expected_spec=spec)
-    model.eval()
+    model.to(training_device(None, device)).eval()
     return Trained(model, prov, component.name)
 
 

@@ -68,14 +68,18 @@ def torch_threads() -> int:
     return int(torch.get_num_threads())
 
 
-def model_key(sim, model, seed: int, ds_key: str) -> tuple[str, int]:
+def model_key(sim, model, seed: int, ds_key: str, device: str = "auto") -> tuple[str, int]:
     """The trained model's cache key and seed. The key holds the torch thread count: float sums split
     over another number of threads round differently and training carries that into another model,
     so a model trained in-process (serial executor, 2 threads here) is never served to a pool worker
-    (1 thread each) or the reverse; each is reproducible on its own."""
+    (1 thread each) or the reverse; each is reproducible on its own. For the same reason a model
+    trained on a GPU (``device``, as the training stage resolves it) has a key of its own; a CPU key is
+    what it was before GPUs were supported."""
     model_seed = derive_seed("model", sim.identity(), model.identity(), seed)
+    where = registry.training_device(model, device)
     key = stable_hash("model", code_version("models"), model.identity(), ds_key, model_seed,
-                      {"torch_threads": torch_threads()}, *_plugin_part(model))
+                      {"torch_threads": torch_threads()}, *_plugin_part(model),
+                      *(({"device": where.split(":")[0]},) if where != "cpu" else ()))
     return key, model_seed
 
 
@@ -140,6 +144,8 @@ class CellTask:
     ds_key: str = ""
     #: the folder metric-family plug-ins in ``metrics`` are imported from (a worker imports them again)
     metrics_base: str | None = None
+    #: where the cell's models run (``executor.device``; resolved in the worker)
+    device: str = "auto"
 
 
 @dataclass
@@ -156,7 +162,7 @@ def run_cell(task: CellTask) -> CellResult:
     base = dict(suite=task.suite, simulation=sim.label, model=model.label, seed=seed,
                 model_params=json.dumps(model.identity(), sort_keys=True, default=str))
     try:  # a plug-in that cannot be imported here fails its cell with a reason, as any stage does
-        m_key, m_seed = model_key(sim, model, seed, task.ds_key)
+        m_key, m_seed = model_key(sim, model, seed, task.ds_key, task.device)
         cell_key = stable_hash("cell", code_version("bench", "models", "simulations"), m_key,
                                [m.identity() for m in task.methods], task.metrics, task.interpret,
                                *_plugin_part(*task.methods), *_family_part(task.metrics, task.metrics_base))
@@ -208,9 +214,9 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
     try:
         model_path = cache.get_or_compute(
             "model", m_key,
-            lambda tmp: registry.train_and_save(task.model, ds, m_seed, tmp),
+            lambda tmp: registry.train_and_save(task.model, ds, m_seed, tmp, device=task.device),
             meta={"model": task.model.identity(), "dataset": task.ds_key, "seed": m_seed})
-        trained = registry.load_trained(model_path, task.model, ds)
+        trained = registry.load_trained(model_path, task.model, ds, device=task.device)
     except Exception as exc:
         log.exception("training failed")
         return [row(**base, method="(model)", metric="train", status="failed", reason=_reason(exc))]
@@ -390,13 +396,13 @@ def run_consistency(task: ConsistencyTask) -> CellResult:
     rows = []
     try:
         ds = registry.load_dataset(cache.path("dataset", c.ds_key))
-        m_key, _ = model_key(c.simulation, c.model, c.seed, c.ds_key)
-        trained = registry.load_trained(cache.path("model", m_key), c.model, ds)
+        m_key, _ = model_key(c.simulation, c.model, c.seed, c.ds_key, c.device)
+        trained = registry.load_trained(cache.path("model", m_key), c.model, ds, device=c.device)
         other = None
         if task.replicate is not None:
-            r_key, _ = model_key(c.simulation, c.model, task.replicate[0], task.replicate[1])
+            r_key, _ = model_key(c.simulation, c.model, task.replicate[0], task.replicate[1], c.device)
             if cache.has("model", r_key):
-                other = registry.load_trained(cache.path("model", r_key), c.model, ds)
+                other = registry.load_trained(cache.path("model", r_key), c.model, ds, device=c.device)
         index, _ = registry.interpret_index(ds, c.interpret, cell_seed("interpret", c.simulation, c.seed))
         x = ds.x[index].astype(np.float32)
         x_rc = np.ascontiguousarray(reverse_complement(x), dtype=np.float32)
@@ -475,7 +481,7 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
 
     if executor is None:
         ex = suite.raw.executor
-        executor = make_executor(ex.kind, ex.workers, ex.address)
+        executor = make_executor(ex.kind, ex.workers, ex.address, ex.device)
     all_rows, counters, n_failed, bar = [], {}, 0, None
     # the workers start (and import the stages) while this process simulates the datasets
     executor.start(len(list(suite.cells())))
@@ -505,7 +511,8 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
                 n_failed += 1
                 continue
             tasks.append(CellTask(suite.name, str(cache_root), sim, model, seed, suite.methods, suite.metrics,
-                                  interpret, ds_keys[(sim.label, seed)], metrics_base=suite.metrics_base))
+                                  interpret, ds_keys[(sim.label, seed)], metrics_base=suite.metrics_base,
+                                  device=suite.raw.executor.device))
         bar = _progress(len(tasks), progress, f"{suite.name}: cells")
         with StageWatcher(_log_file(), bar) as watcher:
             for i, result in executor.map(run_cell, tasks):

@@ -33,6 +33,7 @@ import difflib
 import hashlib
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
@@ -88,6 +89,16 @@ class ExecutorConfig(_Strict):
     kind: Literal["local", "ray", "serial"] = "local"
     workers: Optional[Int] = Field(default=None, gt=0)
     address: Optional[str] = None
+    # where every stage that runs a model runs it (training, interpretation, scoring): "auto" is a GPU where
+    # there is one (each local worker its own, round robin; Ray tasks ask for their share), else the CPU
+    device: str = "auto"
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, v):
+        if v not in ("auto", "cpu", "cuda") and not re.fullmatch(r"cuda:\d+", v):
+            raise ValueError(f"must be 'auto', 'cpu', 'cuda' or 'cuda:<index>', got {v!r}")
+        return v
 
 
 class SuiteModel(_Strict):

@@ -109,13 +109,25 @@ def _check_references(refs, x: np.ndarray) -> np.ndarray:
     return refs
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of the model's parameters (CPU for a model without any): every engine runs there, so a
+    model placed on a GPU (``executor.device``) is explained on it; results come back as CPU arrays."""
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+def _on_device(model: torch.nn.Module, a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(a).to(model_device(model))
+
+
 def predict_logits(model: torch.nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """The model's output 0 for each row of ``x`` (``(M, 4, L)``), in eval mode, shape ``(M,)``."""
     out = []
     with eval_mode(model), fused_attention(model), torch.no_grad():
         for i in range(0, len(x), batch_size):
-            y = model(torch.from_numpy(np.ascontiguousarray(x[i:i + batch_size], dtype=np.float32)))
-            out.append(y.reshape(len(y), -1)[:, 0].double().numpy())
+            y = model(_on_device(model, np.ascontiguousarray(x[i:i + batch_size], dtype=np.float32)))
+            out.append(y.reshape(len(y), -1)[:, 0].double().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
 
@@ -248,7 +260,7 @@ def check_deeplift_compatible(model: torch.nn.Module, x, allow_reuse: bool = Fal
     try:
         for p in model.parameters():
             p.requires_grad_(False)
-        xt = torch.from_numpy(x).requires_grad_(True)
+        xt = _on_device(model, x).requires_grad_(True)
         with eval_mode(model), torch.enable_grad(), Tracer():
             model(xt)
     finally:
@@ -284,9 +296,9 @@ def _tangermeme_dls(model, x, refs, batch_size) -> np.ndarray:
         # completeness is measured and recorded by us; its own warning would only repeat it
         warnings.filterwarnings("ignore", message="Convergence deltas too high")
         hyp = deep_lift_shap(model, torch.from_numpy(x), references=torch.from_numpy(refs), target=0,
-                             batch_size=int(batch_size), hypothetical=True, device="cpu",
+                             batch_size=int(batch_size), hypothetical=True, device=model_device(model),
                              additional_nonlinear_ops=_extra_nonlinear_ops(), warning_threshold=1e-3)
-    return hyp.detach().numpy().astype(np.float32)
+    return hyp.detach().cpu().numpy().astype(np.float32)
 
 
 def _captum_rows(model, x, refs, batch_size, make_attr):
@@ -296,13 +308,13 @@ def _captum_rows(model, x, refs, batch_size, make_attr):
     per_chunk = max(1, int(batch_size) // k)
     out = np.empty_like(x)
     for i in range(0, n, per_chunk):
-        xi = torch.from_numpy(x[i:i + per_chunk])
-        ri = torch.from_numpy(refs[i:i + per_chunk]).reshape(-1, *refs.shape[2:])
+        xi = _on_device(model, x[i:i + per_chunk])
+        ri = _on_device(model, refs[i:i + per_chunk]).reshape(-1, *refs.shape[2:])
         # the repeat-interleave trick: row j*k + r pairs sequence j with its own reference r,
         # which captum's DeepLiftShap (one baseline set shared by all inputs) cannot express
         xr = xi.repeat_interleave(k, dim=0)
         hyp = make_attr(xr, ri)
-        out[i:i + per_chunk] = hyp.reshape(len(xi), k, *x.shape[1:]).mean(dim=1).detach().numpy()
+        out[i:i + per_chunk] = hyp.reshape(len(xi), k, *x.shape[1:]).mean(dim=1).detach().cpu().numpy()
     return out
 
 
@@ -345,8 +357,8 @@ def _shap_deep(model, x, refs) -> np.ndarray:
     out = np.empty_like(x)
     with _quiet():
         for i in range(len(x)):
-            explainer = shap.DeepExplainer(model, torch.from_numpy(refs[i]))
-            sv = explainer.shap_values(torch.from_numpy(x[i:i + 1]), check_additivity=False)
+            explainer = shap.DeepExplainer(model, _on_device(model, refs[i]))
+            sv = explainer.shap_values(_on_device(model, x[i:i + 1]), check_additivity=False)
             sv = np.asarray(sv).reshape(1, *x.shape[1:], -1)[..., 0]
             out[i] = x[i] * sv[0].sum(axis=0, keepdims=True)
     return out
@@ -358,8 +370,8 @@ def _ism(model, x, batch_size) -> np.ndarray:
     with warnings.catch_warnings(), fused_attention(model):
         warnings.simplefilter("ignore")
         h = saturation_mutagenesis(model, torch.from_numpy(x), target=0, hypothetical=True,
-                                   batch_size=int(batch_size), device="cpu")
-    return h.detach().numpy().astype(np.float32).reshape(x.shape)
+                                   batch_size=int(batch_size), device=model_device(model))
+    return h.detach().cpu().numpy().astype(np.float32).reshape(x.shape)
 
 
 @contextlib.contextmanager
@@ -390,8 +402,8 @@ def _tangermeme_saliency(model, x, batch_size) -> np.ndarray:
     with warnings.catch_warnings(), fused_attention(model):
         warnings.simplefilter("ignore")
         g = saliency(model, torch.from_numpy(x), target=0, batch_size=int(batch_size), hypothetical=True,
-                     gradient_correction=False, device="cpu")
-    return g.detach().numpy().astype(np.float32).reshape(x.shape)
+                     gradient_correction=False, device=model_device(model))
+    return g.detach().cpu().numpy().astype(np.float32).reshape(x.shape)
 
 
 def _captum_gradient(model, x, batch_size) -> np.ndarray:
@@ -402,8 +414,8 @@ def _captum_gradient(model, x, batch_size) -> np.ndarray:
     out = np.empty_like(x)
     with _quiet(), fused_attention(model):
         for i in range(0, len(x), int(batch_size)):
-            xi = torch.from_numpy(x[i:i + int(batch_size)])
-            out[i:i + len(xi)] = sal.attribute(xi, target=0, abs=False).detach().numpy()
+            xi = _on_device(model, x[i:i + int(batch_size)])
+            out[i:i + len(xi)] = sal.attribute(xi, target=0, abs=False).detach().cpu().numpy()
     return out
 
 
@@ -419,10 +431,10 @@ def _captum_smoothgrad(model, x, batch_size, n_samples, stdev, seed) -> np.ndarr
     with _quiet(), fused_attention(model):
         for i in range(len(x)):
             with _seeded(_row_seed(seed, i)):
-                g = nt.attribute(torch.from_numpy(x[i:i + 1]), nt_type="smoothgrad", nt_samples=int(n_samples),
+                g = nt.attribute(_on_device(model, x[i:i + 1]), nt_type="smoothgrad", nt_samples=int(n_samples),
                                  nt_samples_batch_size=min(int(n_samples), int(batch_size)), stdevs=float(stdev),
                                  target=0, abs=False)
-            out[i] = g[0].detach().numpy()
+            out[i] = g[0].detach().cpu().numpy()
     return out
 
 
@@ -445,8 +457,8 @@ def _captum_expected_gradients(model, x, refs, batch_size, n_samples, seed, corr
 
     def run(explainer, i):
         with _seeded(_row_seed(seed, i)):
-            return explainer.attribute(torch.from_numpy(x[i:i + 1]), baselines=torch.from_numpy(refs[i]),
-                                       n_samples=int(n_samples), stdevs=0.0, target=0).detach().numpy()[0]
+            return explainer.attribute(_on_device(model, x[i:i + 1]), baselines=_on_device(model, refs[i]),
+                                       n_samples=int(n_samples), stdevs=0.0, target=0).detach().cpu().numpy()[0]
 
     with _quiet(), fused_attention(model):
         for i in range(len(x)):

@@ -27,13 +27,14 @@ def _readout_module():
 
 def scanner_activations(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """First-layer activations ``(N, F, L')`` in eval mode, batched."""
-    from .attribution import eval_mode
+    from .attribution import eval_mode, model_device
 
+    device = model_device(model)
     out = []
     with eval_mode(model), torch.no_grad():
         for i in range(0, len(x), batch_size):
-            a = model.scanner_activations(torch.from_numpy(np.ascontiguousarray(x[i:i + batch_size])))
-            out.append(torch.as_tensor(a).detach().float().numpy())
+            a = model.scanner_activations(torch.from_numpy(np.ascontiguousarray(x[i:i + batch_size])).to(device))
+            out.append(torch.as_tensor(a).detach().float().cpu().numpy())
     return np.concatenate(out)
 
 
