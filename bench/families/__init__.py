@@ -32,8 +32,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-#: what a method's output may hold, each scored by the families that need it
-PRODUCTS = ("motifs", "instances", "attributions")
+# what a method's output may hold: a family's needs are some of them
+from ..products import PRODUCTS
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

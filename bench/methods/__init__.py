@@ -47,10 +47,10 @@ import numpy as np
 from simulations import Motif
 
 from . import attribution as _attr
-from ._core import (FAMILY_NEEDS, PRODUCTS, QUALITY_RULES, REQUIREMENTS, Interpretation, Method,
+from ._core import (PRODUCTS, QUALITY_RULES, REQUIREMENTS, Interpretation, Method,
                     check_requirements, library_versions, normalize_instances)
 
-__all__ = ["Interpretation", "Method", "METHODS", "FAMILY_NEEDS", "PRODUCTS", "QUALITY_RULES", "REQUIREMENTS",
+__all__ = ["Interpretation", "Method", "METHODS", "PRODUCTS", "QUALITY_RULES", "REQUIREMENTS",
            "check_requirements", "library_versions", "normalize_instances"]
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from simulations import INSTANCE_COLUMNS, Motif, check_instances, empty_instances, write_meme
 from simulations.validation import validate_one_hot_shape
 
-from ..families import FAMILY_NEEDS, PRODUCTS
+from ..products import PRODUCTS
 
 #: what a method may need from a model; `check_requirements` explains a missing one
 REQUIREMENTS = ("differentiable", "conv_first_layer", "argminn")
@@ -132,8 +132,8 @@ def normalize_instances(df: pd.DataFrame | None) -> pd.DataFrame:
 # ---------------------------------------------------------------------- methods
 
 
-#: what a method's output may hold, each scored by the metric families that need it (:data:`FAMILY_NEEDS`,
-#: derived from the declarations in bench/families)
+#: (what a method's output may hold, :data:`PRODUCTS`, is shared with the metric families' ``needs``: a
+#: family scores a method's output when the method declares every product the family needs)
 #: the paper's motif-quality rules (``bench.metrics.similarity.passes_quality``) a method's motifs can be
 #: counted under (``motifs/n_passing_paper_rule``): the rule of the route that produced them in the paper
 QUALITY_RULES = ("argminn", "modisco")
@@ -172,11 +172,6 @@ class Method:
         if self.quality_rule is not None and "motifs" not in self.produces:
             raise ValueError(f"method {self.name!r}: a quality_rule applies to motifs, but it does not produce "
                              f"motifs (produces {list(self.produces)})")
-
-    def scores(self, family: str) -> bool:
-        """Whether this method produces what metric family ``family`` needs (its ``Family.needs``)."""
-        need = FAMILY_NEEDS.get(family)
-        return need is not None and all(p in self.produces for p in need)
 
     def defaults(self) -> dict:
         return dict(self.default_params)

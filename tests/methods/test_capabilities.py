@@ -6,7 +6,8 @@ import pytest
 
 import simulations
 from bench import scoring
-from bench.methods import FAMILY_NEEDS, METHODS, PRODUCTS, Interpretation, Method
+from bench.families import FAMILIES, FAMILY_NEEDS
+from bench.methods import METHODS, PRODUCTS, Interpretation, Method
 from tests.specs import lone_motif_spec
 
 #: the old rules, spelled out: the attribution-only name set, and the quality rule by name substring
@@ -33,10 +34,10 @@ def cell():
 def test_every_builtin_declares_what_it_produces_as_the_old_rules_scored_it():
     for name, m in METHODS.items():
         assert m.produces and set(m.produces) <= set(PRODUCTS), name
-        assert m.scores("motifs") == (name not in OLD_ATTRIBUTION_ONLY), name
-        assert m.scores("instances") == (name not in OLD_ATTRIBUTION_ONLY), name
+        assert FAMILIES["motifs"].applies_to(m.produces) == (name not in OLD_ATTRIBUTION_ONLY), name
+        assert FAMILIES["instances"].applies_to(m.produces) == (name not in OLD_ATTRIBUTION_ONLY), name
         assert m.quality_rule == _old_rule(name), name
-    assert METHODS["seqlets"].quality_rule is None and METHODS["seqlets"].scores("motifs")
+    assert METHODS["seqlets"].quality_rule is None and FAMILIES["motifs"].applies_to(METHODS["seqlets"].produces)
 
 
 @pytest.mark.parametrize("name", ["deeplift_shap", "modisco", "argminn_readout", "seqlets", "filter_readout"])

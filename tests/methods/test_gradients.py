@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from bench.families import FAMILIES
 from bench.methods import METHODS
 from bench.methods.attribution import GRADIENT_ENGINES, attribute, make_references
 
@@ -152,5 +153,5 @@ def test_routes_run_through_the_registry(cnn, x):
 def test_attribution_only_routes_are_scored_as_such():
     for name in NEW:
         assert METHODS[name].produces == ("attributions",), name
-        assert not METHODS[name].scores("motifs") and METHODS[name].scores("attributions")
-    assert METHODS["seqlets"].scores("motifs") and METHODS["seqlets"].scores("instances")
+        assert not FAMILIES["motifs"].applies_to(METHODS[name].produces) and FAMILIES["attributions"].applies_to(METHODS[name].produces)
+    assert FAMILIES["motifs"].applies_to(METHODS["seqlets"].produces) and FAMILIES["instances"].applies_to(METHODS["seqlets"].produces)
