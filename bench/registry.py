@@ -220,20 +220,78 @@ def interpret_index(ds, interpret: dict, seed: int) -> tuple[np.ndarray, list[st
     return idx, classes
 
 
-def held_out_ceiling(ds) -> float | None:
-    """The likelihood-ratio ceiling on the test split, or None where the likelihood does not cover the
-    grammar (the learned gate then measures from 1.0)."""
-    from .metrics.prediction import likelihood_ratio_oracle
+def held_out(ds) -> dict:
+    """What the test split allows, once per dataset (the run caches it; the learned gate and the report
+    read it): ``value``, the likelihood-ratio ceiling (None where the likelihood does not cover the
+    grammar: the gate then measures from 1.0); ``planted_content``, the planted-content reader's auROC;
+    ``ratio_scores``, the likelihood ratio of each test sequence (None without a ceiling)."""
+    from .metrics.prediction import likelihood_ratio_oracle, likelihood_ratio_scores, planted_content_oracle
 
     test = ds.splits["test"]
+    out = {"value": None, "planted_content": None, "ratio_scores": None}
     try:
-        value = likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test])
+        scores = likelihood_ratio_scores(ds.spec, ds.x[test])
+        value = likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test], scores)
     except (ValueError, NotImplementedError):  # a grammar the likelihood does not cover
-        return None
+        return out
     except Exception:  # a bug there must not fail the cell: the gate then measures from 1.0
         log.exception("the likelihood-ratio ceiling of %r failed", ds.name)
+        return out
+    if np.isfinite(value):
+        out.update(value=float(value), ratio_scores=[round(float(v), 5) for v in scores])
+        try:
+            fit = np.concatenate([ds.splits["train"], ds.splits["valid"]])
+            out["planted_content"] = float(planted_content_oracle(ds.instances, ds.y, fit, test, ds.spec))
+        except Exception:  # the upper bound is for the report only: never fail the cell for it
+            log.exception("the planted-content ceiling of %r failed", ds.name)
+    return out
+
+
+def held_out_ceiling(ds) -> float | None:
+    """The likelihood-ratio ceiling on the test split (:func:`held_out`'s ``value``)."""
+    return held_out(ds)["value"]
+
+
+#: the ARGMINN read-out examples the run records for the report: read out on the first
+#: ``N_READOUT_SEQUENCES`` test sequences with a planted functional motif, ``N_EXAMPLES`` of them kept
+N_EXAMPLES = 3
+N_READOUT_SEQUENCES = 300
+
+
+def argminn_examples(model, ds) -> dict | None:
+    """ARGMINN's one-pass read-out on example test sequences, as plain data for the report's figure.
+
+    The read-out runs on the first :data:`N_READOUT_SEQUENCES` test sequences carrying a planted
+    functional motif (as ``argminn_readout`` does on its sequences); the :data:`N_EXAMPLES` with the
+    most planted instances are kept, each with its planted instances, the pooled attention (max over
+    heads) of every layer along the sequence and the instances ARGMINN calls. None for a dataset
+    without such a sequence."""
+    from models import readout
+
+    inst = ds.instances[ds.instances.functional]
+    test = np.asarray(ds.splits["test"])
+    index = test[np.isin(test, inst.seq.unique())][:N_READOUT_SEQUENCES]
+    if index.size == 0:
         return None
-    return float(value) if np.isfinite(value) else None
+    x = ds.x[index].astype(np.float32)
+    motifs = readout.argminn_motifs(model, x)
+    calls = readout.argminn_instances(model, x, motifs=motifs) if motifs else None
+    att = readout.attention_maps(model, x)  # (N, AL, NH, L')
+    # examples: sequences with the most planted instances first (grammar visible), then in order
+    n_planted = inst[inst.seq.isin(index)].groupby("seq").size().reindex(index, fill_value=0).to_numpy()
+    examples = []
+    for i in np.argsort(-n_planted, kind="stable")[:N_EXAMPLES]:
+        seq = int(index[i])
+        planted = ds.instances[ds.instances.seq == seq].sort_values("start")
+        mine = calls[calls.seq == i] if calls is not None and len(calls) else None
+        examples.append({
+            "seq": seq, "class": str(ds.classes[seq]),
+            "planted": [{"start": int(p.start), "end": int(p.end), "motif": str(p.motif), "strand": str(p.strand),
+                         "functional": bool(p.functional)} for p in planted.itertuples()],
+            "attention": [[round(float(v), 4) for v in att[i, layer].max(axis=0)] for layer in range(att.shape[1])],
+            "calls": [] if mine is None else [{"start": int(c.start), "end": int(c.end), "motif": str(c.motif)}
+                                              for c in mine.itertuples()]})
+    return {"length": int(ds.length), "motifs": sorted(set(map(str, ds.instances.motif))), "examples": examples}
 
 
 def scoring_truth(ds, index: np.ndarray, x: np.ndarray, scan: dict | None = None) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """The report: tables (method × simulation per metric), seaborn figures, README.md and index.html.
 
-Everything is derived from the tidy results table (plus, for motif logos, the cached
+Everything is derived from the tidy results table the run wrote (plus, for motif logos, the cached
 interpretations when a cache folder is given); nothing is typed in by hand.
 """
 
@@ -127,7 +127,7 @@ def route(df: pd.DataFrame) -> pd.Series:
 
 
 #: families of rows that feed other tables, never a table or figure of their own
-HIDDEN_FAMILIES = ("per_sequence", "interpret")
+HIDDEN_FAMILIES = ("per_sequence", "interpret", "record")
 
 
 def metric_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -547,21 +547,20 @@ def motif_sweep_figure(df: pd.DataFrame, title: str, out: Path) -> list[Path]:
     return _save_figure(fig, out, "motif_sweep")
 
 
-def _cached_figures(name: str, draw, df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
-    """Figures drawn from cached stage outputs are a bonus: a failure is logged and listed, and the
-    tables are still written."""
+def _guarded_figures(name: str, draw, *args) -> dict:
+    """Figures beyond the families' are a bonus: a failure is logged and listed, and the tables are
+    still written."""
     try:
-        return draw(df, cache_root, out, title)
+        return draw(*args)
     except Exception as exc:
         log.exception("report figure %s failed", name)
         return {f"{name} (failed)": f"{type(exc).__name__}: {exc}"}
 
 
-def _cached_table(name: str, make, df: pd.DataFrame, cache_root: Path):
-    """A table read from cached stage outputs, or None when the cache cannot give it (logged; the
-    report goes on)."""
+def _guarded_table(name: str, make, df: pd.DataFrame):
+    """Tables read from the run's records, or None when they cannot be made (logged; the report goes on)."""
     try:
-        return make(df, cache_root)
+        return make(df)
     except Exception:
         log.exception("report table %r failed", name)
         return None
@@ -643,16 +642,17 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     headline = headline_verdicts(verdicts, df)
     jobs.append((verdict_grid_figure, (headline, title, out / "figures", "verdicts_headline", "headline verdicts")))
     jobs.append((motif_sweep_figure, (df, title, out / "figures")))
-    if cache_root is not None:
-        from .report_figures import (argminn_example_figures, model_tables, motif_logo_figures,
-                                     training_curve_figures)
+    from .report_figures import argminn_example_figures, model_tables, motif_logo_figures, training_curve_figures
 
-        jobs.append((_cached_table, ("seed selection, ceilings and shortfall", model_tables, df, Path(cache_root))))
-        jobs += [(_cached_figures, (f"{name}: {sim}", draw, df[df.simulation == sim], Path(cache_root),
-                                    out / "figures", title))
-                 for name, draw in (("logos", motif_logo_figures), ("ARGMINN examples", argminn_example_figures),
-                                    ("training curves", training_curve_figures))
-                 for sim in sorted(df.simulation.unique())]
+    # from the run's records (results rows); the logos read the cached interpretations' motifs
+    jobs.append((_guarded_table, ("seed selection, ceilings and shortfall", model_tables, df)))
+    sims = sorted(df.simulation.unique())
+    if cache_root is not None:
+        jobs += [(_guarded_figures, (f"logos: {sim}", motif_logo_figures, df[df.simulation == sim], Path(cache_root),
+                                     out / "figures", title)) for sim in sims]
+    jobs += [(_guarded_figures, (f"{name}: {sim}", draw, df[df.simulation == sim], out / "figures", title))
+             for name, draw in (("ARGMINN examples", argminn_example_figures), ("training curves", training_curve_figures))
+             for sim in sims]
     drawn = share_work(jobs)
     figures = {fam: paths[0] for fam, paths in zip(families, drawn) if paths}
     extra = {}
@@ -662,10 +662,8 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     if sweep:
         extra["Motif recall against the match threshold"] = sweep[0]
     first = len(families) + 4
-    n_table_jobs = 1 if cache_root is not None else 0
-    tables_read = drawn[first] if n_table_jobs else None
-    selection, ceilings, shortfall = tables_read or (pd.DataFrame(),) * 3
-    for more in drawn[first + n_table_jobs:]:
+    selection, ceilings, shortfall = drawn[first] or (pd.DataFrame(),) * 3
+    for more in drawn[first + 1:]:
         extra.update(more)
     selected_routes = selected_seed_routes(df, selection)
     for name, table in (("seed_selected_on_validation", selection), ("simulation_ceilings", ceilings),

@@ -1,4 +1,6 @@
-"""Report figures read from cached stage outputs: planted motifs beside discovered ones, as logos."""
+"""Report figures and tables about the trained models, read from what the run wrote: the results'
+``record/*`` rows (training curves, seed selection, ceilings, shortfall, ARGMINN's read-out examples) and,
+for the logos, the cached interpretations' motifs. Nothing here runs a model."""
 
 from __future__ import annotations
 
@@ -179,30 +181,20 @@ def _truth_motifs(ds_dir: Path) -> list:
     return [ds.motifs[n] for n in names]
 
 
-N_EXAMPLES = 3
-N_READOUT_SEQUENCES = 300
+def _records(df: pd.DataFrame, metric: str) -> dict:
+    """``(simulation, model, seed) -> record`` of the run's ``record/...`` rows (the runner writes them:
+    :func:`bench.runner._record_rows`); results written before the records existed give none."""
+    rows = df[(df.metric == metric) & df.detail.astype(bool)]
+    return {(r.simulation, r.model, int(r.seed)): json.loads(r.detail) for r in rows.itertuples()}
 
 
-def _argminn_entries(df: pd.DataFrame, cache_root: Path) -> dict:
-    """Simulation → (model file, dataset folder) of this run's ARGMINN with the smallest seed."""
-    entries = {}
-    for lab, keys in sorted(stage_keys(df, "runtime_s/train"), key=lambda e: e[0]["seed"]):
-        if lab["model"] != "argminn" or lab["simulation"] in entries or "model_key" not in keys:
-            continue
-        model_file = cache_root / "model" / keys["model_key"] / "model.pt"
-        if model_file.exists():
-            entries[lab["simulation"]] = (model_file, cache_root / "dataset" / keys["dataset_key"] / "dataset")
-    return entries
-
-
-def argminn_example_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
-    """ARGMINN's single-pass read-out on example test sequences, one figure per simulation.
+def argminn_example_figures(df: pd.DataFrame, out: Path, title: str) -> dict:
+    """ARGMINN's single-pass read-out on example test sequences, one figure per simulation, from the
+    run's ``record/argminn_examples`` (the ARGMINN of the smallest seed).
 
     For each example: the pooled attention (max over heads) of every layer along the sequence,
     the reference's 0.9 call threshold, the planted motif instances (shaded, named) and the
-    instances ARGMINN calls (ticks, named by filter). The read-out runs on the first
-    ``N_READOUT_SEQUENCES`` test sequences that carry a planted functional motif, as the
-    ``argminn_readout`` method does on its sequences.
+    instances ARGMINN calls (ticks, named by filter).
     """
     import matplotlib
 
@@ -210,55 +202,38 @@ def argminn_example_figures(df: pd.DataFrame, cache_root: Path, out: Path, title
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    import models
-    from models import readout
-    from simulations.dataset import SimulatedDataset
-
+    chosen = {}
+    for (sim, model, seed), rec in sorted(_records(df, "record/argminn_examples").items(), key=lambda e: e[0][2]):
+        if model == "argminn" and sim not in chosen and rec.get("examples"):
+            chosen[sim] = rec
     figures = {}
-    for sim, (model_file, ds_dir) in sorted(_argminn_entries(df, cache_root).items()):
-        model, _ = models.load_model(model_file)
-        ds = SimulatedDataset.load(ds_dir)
-        inst = ds.instances[ds.instances.functional]
-        test = np.asarray(ds.splits["test"])
-        index = test[np.isin(test, inst.seq.unique())][:N_READOUT_SEQUENCES]
-        if index.size == 0:
-            continue
-        x = ds.x[index].astype(np.float32)
-        motifs = readout.argminn_motifs(model, x)
-        calls = readout.argminn_instances(model, x, motifs=motifs) if motifs else None
-        att = readout.attention_maps(model, x)  # (N, AL, NH, L')
-        # examples: sequences with the most planted instances first (grammar visible), then in order
-        n_planted = inst[inst.seq.isin(index)].groupby("seq").size().reindex(index, fill_value=0).to_numpy()
-        examples = np.argsort(-n_planted, kind="stable")[:N_EXAMPLES]
-        motif_names = sorted(set(ds.instances.motif))
-        colors = dict(zip(motif_names, sns.color_palette("Set2", len(motif_names))))
-        layer_colors = sns.color_palette("rocket", att.shape[1])
+    for sim, rec in sorted(chosen.items()):
+        examples = rec["examples"]
+        colors = dict(zip(rec["motifs"], sns.color_palette("Set2", len(rec["motifs"]))))
+        n_layers = len(examples[0]["attention"])
+        layer_colors = sns.color_palette("rocket", n_layers)
         fig, axes = plt.subplots(len(examples), 1, figsize=(12, 2.4 * len(examples) + 0.6), squeeze=False)
-        for ax, i in zip(axes[:, 0], examples):
-            seq = int(index[i])
-            planted = ds.instances[ds.instances.seq == seq].sort_values("start")
-            for k, (_, p) in enumerate(planted.iterrows()):
-                ax.axvspan(p.start, p.end, color=colors[p.motif], alpha=0.35 if p.functional else 0.15, lw=0)
+        for ax, ex in zip(axes[:, 0], examples):
+            for k, p in enumerate(ex["planted"]):
+                ax.axvspan(p["start"], p["end"], color=colors[p["motif"]], alpha=0.35 if p["functional"] else 0.15,
+                           lw=0)
                 # alternate label heights: planted pairs sit a few bases apart
-                ax.text((p.start + p.end) / 2, 1.03 + 0.1 * (k % 2), f"{p.motif}{p.strand}"
-                        + ("" if p.functional else " (decoy)"), ha="center", fontsize=7,
+                ax.text((p["start"] + p["end"]) / 2, 1.03 + 0.1 * (k % 2), f"{p['motif']}{p['strand']}"
+                        + ("" if p["functional"] else " (decoy)"), ha="center", fontsize=7,
                         transform=ax.get_xaxis_transform())
-            for layer in range(att.shape[1]):
-                ax.plot(np.arange(att.shape[3]), att[i, layer].max(axis=0), color=layer_colors[layer], lw=0.9,
-                        label=f"layer {layer + 1}")
+            for layer, curve in enumerate(ex["attention"]):
+                ax.plot(np.arange(len(curve)), curve, color=layer_colors[layer], lw=0.9, label=f"layer {layer + 1}")
             ax.axhline(0.9, color="0.4", ls="--", lw=0.7)
-            if calls is not None and len(calls):
-                mine = calls[calls.seq == i]
-                for _, c in mine.iterrows():
-                    ax.plot([c.start, c.end], [-0.08, -0.08], color="black", lw=3, solid_capstyle="butt")
-                    ax.text(c.start, -0.2, c.motif.replace("filter_", "f"), fontsize=6)
-            ax.set_xlim(0, ds.length)
+            for c in ex["calls"]:
+                ax.plot([c["start"], c["end"]], [-0.08, -0.08], color="black", lw=3, solid_capstyle="butt")
+                ax.text(c["start"], -0.2, c["motif"].replace("filter_", "f"), fontsize=6)
+            ax.set_xlim(0, rec["length"])
             ax.set_ylim(-0.28, 1.02)
             ax.set_ylabel("attention (max over heads)", fontsize=7)
-            ax.set_title(f"test sequence {seq} (class {ds.classes[seq]}); black bars: ARGMINN instance calls",
+            ax.set_title(f"test sequence {ex['seq']} (class {ex['class']}); black bars: ARGMINN instance calls",
                          fontsize=8, loc="left", pad=20)
         axes[-1, 0].set_xlabel("position (bp; attention at the first base of each scanner window)")
-        axes[0, 0].legend(fontsize=7, loc="upper right", ncol=att.shape[1])
+        axes[0, 0].legend(fontsize=7, loc="upper right", ncol=n_layers)
         fig.suptitle(f"{title} / {sim}: ARGMINN attention and instance calls vs planted motifs (shaded)",
                      fontsize=10)
         # tight_layout here: the left-aligned titles and the motif names above each axes must fit too
@@ -268,40 +243,40 @@ def argminn_example_figures(df: pd.DataFrame, cache_root: Path, out: Path, title
     return figures
 
 
-def training_histories(df: pd.DataFrame, cache_root: Path) -> dict:
-    """``(simulation, model, seed) → (history, test metrics)`` of every trained model still in the cache.
+def training_histories(df: pd.DataFrame) -> dict:
+    """``(simulation, model, seed) -> (history, test metrics)`` of every trained model of the run, from its
+    ``record/training_history`` row and its ``prediction/*`` rows.
 
-    The history has one row per epoch (``epoch``, ``valid_auroc``, ``best`` marks the epoch kept, the
-    loss weights); models whose cache entry is gone, or that kept no validation curve, are left out.
+    The history has one row per epoch (``epoch``, ``valid_auroc``, ``best`` marks the epoch kept,
+    ``weight_overlap``); a model that kept no validation curve is left out.
     """
-    import models
-
+    tests = {}
+    for r in df[(df.status.isin(["ok", "not_learned"])) & df.metric.str.startswith("prediction/")].itertuples():
+        tests.setdefault((r.simulation, r.model, int(r.seed)), {})[r.metric.split("/", 1)[1]] = r.value
     histories = {}
-    for lab, keys in stage_keys(df, "runtime_s/train"):
-        model_file = cache_root / "model" / keys.get("model_key", "") / "model.pt"
-        if "model_key" in keys and model_file.exists():
-            _, info = models.load_model(model_file)
-            hist = pd.DataFrame(info.get("history") or [])
-            if "valid_auroc" in hist:
-                histories[(lab["simulation"], lab["model"], lab["seed"])] = (hist, info.get("test_metrics", {}))
+    for key, curve in _records(df, "record/training_history").items():
+        hist = pd.DataFrame(curve)
+        if "valid_auroc" in hist and len(hist):
+            hist["valid_auroc"] = hist["valid_auroc"].astype(float)
+            histories[key] = (hist, tests.get(key, {}))
     return histories
 
 
-def seed_selection_table(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
+def seed_selection_table(df: pd.DataFrame) -> pd.DataFrame:
     """Per simulation and model, the test auROC of the seed a practitioner would keep.
 
     Among the seeds, the one whose kept epoch has the best validation auROC is selected (the test
     split plays no part), and its test auROC is set beside the mean over seeds and the paper's number
     (one run per grammar). Returns columns ``simulation, model, n_seeds, mean_test_auroc,
     selected_seed, selected_valid_auroc, selected_test_auroc, paper, difference, verdict``; empty
-    when no training history is cached.
+    when the run recorded no training history.
     """
     from .paper import PAPER, auroc_verdict
 
     ok = df[(df.status == "ok") & (df.metric == "prediction/auroc")]
     test = ok.groupby(["simulation", "model", "seed"])["value"].mean()
     rows = []
-    for (sim, model, seed), (hist, _) in training_histories(df, cache_root).items():
+    for (sim, model, seed), (hist, _) in training_histories(df).items():
         kept = hist[hist["best"].astype(bool)] if "best" in hist else hist.iloc[0:0]
         valid = float((kept if len(kept) else hist).iloc[-1]["valid_auroc"])
         if (sim, model, seed) in test.index:
@@ -324,67 +299,31 @@ def seed_selection_table(df: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
     return pd.DataFrame(out, columns=columns)
 
 
-class HeldOutSplits:
-    """Cached datasets' test splits with their likelihood-ratio scores, each loaded and scored once
-    however many tables and models read it."""
-
-    def __init__(self, cache_root: Path):
-        self.cache_root = Path(cache_root)
-        self._loaded = {}
-
-    def get(self, dataset_key: str):
-        """``(dataset, test index, likelihood-ratio scores of the test split)``, or None when not cached
-        or when its grammar has no likelihood ratio (classes not labelled 0 and 1: logged, and the
-        tables leave that dataset out rather than the whole suite)."""
-        from simulations.dataset import SimulatedDataset
-
-        from .metrics.prediction import likelihood_ratio_scores
-
-        if dataset_key not in self._loaded:
-            ds_dir = self.cache_root / "dataset" / dataset_key / "dataset"
-            if not dataset_key or not ds_dir.exists():
-                return None
-            ds = SimulatedDataset.load(ds_dir)
-            test = ds.splits["test"]
-            try:
-                self._loaded[dataset_key] = (ds, test, likelihood_ratio_scores(ds.spec, ds.x[test]))
-            except ValueError as err:
-                log.warning("no ceiling for dataset %s (grammar %r): %s", dataset_key, ds.name, err)
-                self._loaded[dataset_key] = None
-        return self._loaded[dataset_key]
-
-
-def simulation_ceilings(df: pd.DataFrame, cache_root: Path, splits: HeldOutSplits | None = None) -> pd.DataFrame:
+def simulation_ceilings(df: pd.DataFrame) -> pd.DataFrame:
     """Per simulation, the best auROC its test split allows, beside each model's mean test auROC.
 
-    Two oracles score each cached dataset's test split: the likelihood ratio of the generative model
-    (:func:`bench.metrics.prediction.likelihood_ratio_oracle`: grammar, PFMs and background, so weak
-    PFM-sampled sites count) and the planted content alone
+    Two oracles scored each dataset's test split in the run (``record/held_out``): the likelihood
+    ratio of the generative model (:func:`bench.metrics.prediction.likelihood_ratio_oracle`: grammar,
+    PFMs and background, so weak PFM-sampled sites count) and the planted content alone
     (:func:`bench.metrics.prediction.planted_content_oracle`, fitted on train + valid). Returns one row
     per simulation: ``simulation, n_datasets, ceiling_likelihood_ratio, ceiling_planted_content``, one
-    column per model, and ``paper_argminn``; empty when no dataset is cached.
+    column per model, and ``paper_argminn``; empty when the run recorded none.
     """
-    from .metrics.prediction import held_out_ceilings
     from .paper import PAPER
 
-    splits = splits or HeldOutSplits(cache_root)
-    ceilings = []
-    for lab, keys in stage_keys(df, "runtime_s/train"):
-        key = keys.get("dataset_key", "")
-        if any(c["dataset_key"] == key for c in ceilings) or (split := splits.get(key)) is None:
-            continue
-        ds, _, ratio_scores = split
-        ceilings.append({"simulation": lab["simulation"], "dataset_key": key,
-                         **held_out_ceilings(ds, ratio_scores)})
-    if not ceilings:
+    per_dataset = {}
+    for (sim, _, seed), rec in _records(df, "record/held_out").items():
+        per_dataset[(sim, seed)] = rec  # one dataset per (simulation, seed): its models share it
+    if not per_dataset:
         return pd.DataFrame()
+    ceilings = pd.DataFrame([{"simulation": sim, **rec} for (sim, _), rec in per_dataset.items()])
     ok = df[(df.status == "ok") & (df.metric == "prediction/auroc")]
     model_means = ok.groupby(["simulation", "model"])["value"].mean().unstack("model")
     out = []
-    for sim, g in pd.DataFrame(ceilings).groupby("simulation", sort=True):
+    for sim, g in ceilings.groupby("simulation", sort=True):
         row = {"simulation": sim, "n_datasets": len(g),
                "ceiling_likelihood_ratio": round(float(g["ceiling_likelihood_ratio"].mean()), 3),
-               "ceiling_planted_content": round(float(g["ceiling_planted_content"].mean()), 3)}
+               "ceiling_planted_content": round(float(pd.to_numeric(g["ceiling_planted_content"]).mean()), 3)}
         for model in model_means.columns:
             value = model_means.loc[sim, model] if sim in model_means.index else float("nan")
             row[model] = round(float(value), 3)
@@ -393,66 +332,33 @@ def simulation_ceilings(df: pd.DataFrame, cache_root: Path, splits: HeldOutSplit
     return pd.DataFrame(out)
 
 
-def ceiling_shortfall(df: pd.DataFrame, cache_root: Path, selection: pd.DataFrame | None = None,
-                      splits: HeldOutSplits | None = None) -> pd.DataFrame:
+def ceiling_shortfall(df: pd.DataFrame, selection: pd.DataFrame | None = None) -> pd.DataFrame:
     """Where each model's seed selected on validation falls short of the likelihood-ratio ceiling.
 
-    On that seed's test split, the model's logits and the likelihood ratio
-    (:func:`bench.metrics.prediction.likelihood_ratio_scores`) are each split over the positives
-    grouped by their weakest planted site (:mod:`bench.metrics.shortfall`). ``gap`` = ceiling − auROC
-    is the sum of the ``gap: <group>`` columns (each the group's share of positives times the two
-    scorers' difference on it); the auROC of the model and of the ceiling are also given for the
-    positives whose weakest site is in the bottom quarter and in the top half. ``selection`` is
-    :func:`seed_selection_table`'s result, computed here when not given. Returns one row per
-    simulation and model; empty when no model or dataset is cached.
+    From the run's ``record/shortfall`` of that seed (:func:`bench.metrics.shortfall.shortfall_record`):
+    on its test split, the model's logits and the likelihood ratio are each split over the positives
+    grouped by their weakest planted site. ``gap`` = ceiling − auROC is the sum of the ``gap: <group>``
+    columns; the auROC of the model and of the ceiling are also given for the positives whose weakest
+    site is in the bottom quarter and in the top half. ``selection`` is :func:`seed_selection_table`'s
+    result, computed here when not given. Returns one row per simulation and model.
     """
-    import models
-
-    from .metrics.shortfall import (NO_SITE, SITE_STRENGTH_GROUPS, auroc_by_positive_group, site_strength_groups,
-                                    weakest_site_quantile)
-
-    selection = seed_selection_table(df, cache_root) if selection is None else selection
-    splits = splits or HeldOutSplits(cache_root)
-    keys = {(lab["simulation"], lab["model"], lab["seed"]): k for lab, k in stage_keys(df, "runtime_s/train")}
-    groups_shown = [name for name, _ in SITE_STRENGTH_GROUPS] + [NO_SITE]
+    selection = seed_selection_table(df) if selection is None else selection
+    records = _records(df, "record/shortfall")
     rows = []
     for sel in selection.itertuples():
-        k = keys.get((sel.simulation, sel.model, sel.selected_seed), {})
-        model_file = cache_root / "model" / k.get("model_key", "") / "model.pt"
-        split = splits.get(k.get("dataset_key", ""))
-        if "model_key" not in k or not model_file.exists() or split is None:
-            continue
-        ds, test, ratio_scores = split
-        model, _ = models.load_model(model_file)
-        scores = {"model": models.predict(model, ds.x[test]), "ceiling": ratio_scores}
-        groups = site_strength_groups(weakest_site_quantile(ds.instances, test))
-        split = auroc_by_positive_group(ds.y[test], scores, groups).set_index("group")
-        if split.empty:
-            continue
-        total = {name: float((split["share"] * split[name]).sum()) for name in scores}
-        row = {"simulation": sel.simulation, "model": sel.model, "seed": int(sel.selected_seed),
-               "auroc": round(total["model"], 3), "ceiling": round(total["ceiling"], 3),
-               "gap": round(total["ceiling"] - total["model"], 3)}
-        for group in groups_shown:
-            gap = split["share"].get(group, 0.0) * (split["ceiling"].get(group, 0.0) - split["model"].get(group, 0.0))
-            row[f"gap: {group}"] = round(float(gap), 3) + 0.0  # no "-0" in the table
-        for group in ("bottom quarter", "top half"):
-            for name in scores:
-                row[f"{group}: {name}"] = round(float(split[name].get(group, float("nan"))), 3)
-        rows.append(row)
+        rec = records.get((sel.simulation, sel.model, int(sel.selected_seed)))
+        if rec:
+            rows.append({"simulation": sel.simulation, "model": sel.model, "seed": int(sel.selected_seed), **rec})
     return pd.DataFrame(rows)
 
 
-def model_tables(df: pd.DataFrame, cache_root: Path) -> tuple:
-    """The seed selection, the simulation ceilings and the shortfall, in one pass over the cache: the
-    model histories are read once and each test split is loaded and scored once."""
-    selection = seed_selection_table(df, cache_root)
-    splits = HeldOutSplits(cache_root)
-    return (selection, simulation_ceilings(df, cache_root, splits),
-            ceiling_shortfall(df, cache_root, selection, splits))
+def model_tables(df: pd.DataFrame) -> tuple:
+    """The seed selection, the simulation ceilings and the shortfall, from the run's records."""
+    selection = seed_selection_table(df)
+    return selection, simulation_ceilings(df), ceiling_shortfall(df, selection)
 
 
-def training_curve_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
+def training_curve_figures(df: pd.DataFrame, out: Path, title: str) -> dict:
     """Validation auROC per epoch of every trained model, one figure per simulation.
 
     One panel per model, one line per seed (the epoch kept by early stopping marked), the
@@ -464,7 +370,7 @@ def training_curve_figures(df: pd.DataFrame, cache_root: Path, out: Path, title:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    histories = training_histories(df, cache_root)
+    histories = training_histories(df)
     health = {(r.simulation, r.model, r.seed): json.loads(r.detail or "{}")
               for r in df[df.metric == "training/healthy"].itertuples()}
     figures = {}

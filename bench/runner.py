@@ -232,18 +232,21 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
             rows.append(row(**base, method="(model)", metric=f"prediction/{name}", value=value))
 
     # ---- the learned gate: an untrained model's interpretations are kept, never scored as evidence
-    # one ceiling per dataset, cached beside it: every model of the (simulation, seed) reads the same
-    ceiling_entry = cache.get_or_compute(
-        "ceiling", task.ds_key,
-        lambda tmp: (tmp / "ceiling.json").write_text(json.dumps({"value": registry.held_out_ceiling(ds)})),
+    # one held-out record per dataset (both ceilings, the likelihood ratio of each test sequence), cached
+    # beside it: every model of the (simulation, seed) reads the same
+    held_entry = cache.get_or_compute(
+        "held_out", task.ds_key,
+        lambda tmp: (tmp / "held_out.json").write_text(json.dumps(registry.held_out(ds))),
         depends={"dataset": [task.ds_key]})
-    ceiling = json.loads((ceiling_entry / "ceiling.json").read_text())["value"]
+    held = json.loads((held_entry / "held_out.json").read_text())
+    ceiling = held["value"]
     learned, gate_reason = gate(test_metrics.get("auroc"), ceiling)
     rows.append(row(**base, method="(model)", metric="training/learned", value=float(learned),
                     detail=json.dumps({"bar": learned_bar(ceiling), "ceiling_likelihood_ratio": ceiling,
                                        "reason": gate_reason})))
     if ceiling is not None:
         rows.append(row(**base, method="(model)", metric="training/ceiling_likelihood_ratio", value=ceiling))
+    rows.extend(_record_rows(base, train_info, trained, ds, held))
 
     # ---- the sequences every method interprets, the same for every model of this seed
     index, classes = registry.interpret_index(ds, task.interpret, cell_seed("interpret", task.simulation, task.seed))
@@ -639,6 +642,53 @@ def _setup_logging(out: Path):
             log.removeHandler(h)
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+
+
+def _record_rows(base: dict, train_info: dict, trained, ds, held: dict) -> list:
+    """What the report draws about a trained model, computed here so that the report reads it from the
+    results and never reopens the cache or runs a model (family ``record``, shown in no table of its own):
+    ``record/training_history`` (the validation curve), ``record/held_out`` (the dataset's ceilings),
+    ``record/shortfall`` (where the model falls short of the likelihood-ratio ceiling, by weakest planted
+    site) and, for ARGMINN, ``record/argminn_examples`` (its read-out on example sequences)."""
+    import models
+
+    from .metrics.shortfall import shortfall_record
+
+    out = []
+    history = train_info.get("history") or []
+    if history:
+        curve = {k: [h.get(k) for h in history] for k in ("epoch", "valid_auroc", "best", "weight_overlap")}
+        curve["valid_auroc"] = [None if v is None else round(float(v), 4) for v in curve["valid_auroc"]]
+        curve["best"] = [bool(v) for v in curve["best"]]
+        curve["weight_overlap"] = [float(v or 0.0) for v in curve["weight_overlap"]]
+        out.append(row(**base, method="(model)", metric="record/training_history", value=float(len(history)),
+                       detail=json.dumps(curve)))
+    if held.get("value") is not None:
+        out.append(row(**base, method="(model)", metric="record/held_out", value=held["value"],
+                       detail=json.dumps({"ceiling_likelihood_ratio": held["value"],
+                                          "ceiling_planted_content": held.get("planted_content")})))
+        test = np.asarray(ds.splits["test"])
+        try:
+            rec = shortfall_record(ds.instances, ds.y, test, models.predict(trained.model, ds.x[test]),
+                                   held["ratio_scores"])
+        except Exception:  # a record for the report: never fail the cell for it
+            log.exception("the shortfall record failed")
+            rec = {}
+        if rec:
+            out.append(row(**base, method="(model)", metric="record/shortfall", value=rec["gap"],
+                           detail=json.dumps(rec)))
+    from .methods import METHODS, check_requirements
+
+    if check_requirements(METHODS["argminn_readout"], trained.model) is None:
+        try:
+            examples = registry.argminn_examples(trained.model, ds)
+        except Exception:
+            log.exception("the ARGMINN read-out examples failed")
+            examples = None
+        if examples:
+            out.append(row(**base, method="(model)", metric="record/argminn_examples",
+                           value=float(len(examples["examples"])), detail=json.dumps(examples)))
+    return out
 
 
 def _training_health_rows(base: dict, train_info: dict) -> list:

@@ -102,3 +102,39 @@ def auroc_by_positive_group(y, scores: dict, groups) -> pd.DataFrame:
             row[name] = float(auroc_rows(s[keep][None, :], member[keep][None, :])[0])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def shortfall_record(instances: pd.DataFrame, y, test, model_scores, ratio_scores) -> dict:
+    """Where one model falls short of the likelihood-ratio ceiling on a test split, as plain numbers.
+
+    Parameters
+    ----------
+    instances : DataFrame
+        The dataset's planted instances (``seq, motif, score, functional``).
+    y : (n,) labels of the whole dataset; test : (N,) int, the test split's rows.
+    model_scores, ratio_scores : (N,) float
+        The model's logits and the likelihood ratio on the test split.
+
+    Returns
+    -------
+    dict
+        ``auroc``, ``ceiling``, ``gap`` (= ceiling - auroc, the sum of the ``gap: <group>`` entries: each
+        group's share of positives times the two scorers' difference on it) and, for the bottom quarter
+        and the top half, ``<group>: model`` and ``<group>: ceiling``; empty when no group can be scored.
+    """
+    test = np.asarray(test, dtype=int)
+    scores = {"model": np.asarray(model_scores, dtype=float), "ceiling": np.asarray(ratio_scores, dtype=float)}
+    groups = site_strength_groups(weakest_site_quantile(instances, test))
+    split = auroc_by_positive_group(np.asarray(y)[test], scores, groups).set_index("group")
+    if split.empty:
+        return {}
+    total = {name: float((split["share"] * split[name]).sum()) for name in scores}
+    out = {"auroc": round(total["model"], 3), "ceiling": round(total["ceiling"], 3),
+           "gap": round(total["ceiling"] - total["model"], 3)}
+    for group in [name for name, _ in SITE_STRENGTH_GROUPS] + [NO_SITE]:
+        gap = split["share"].get(group, 0.0) * (split["ceiling"].get(group, 0.0) - split["model"].get(group, 0.0))
+        out[f"gap: {group}"] = round(float(gap), 3) + 0.0  # no "-0" in the table
+    for group in ("bottom quarter", "top half"):
+        for name in scores:
+            out[f"{group}: {name}"] = round(float(split[name].get(group, float("nan"))), 3)
+    return out

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import torch
 import pytest
 
 from bench import registry
@@ -209,3 +210,34 @@ def test_a_run_logs_every_stage_of_every_cell(tmp_path):
     for stage in ("spi1_single·cnn·0: training", "spi1_single·cnn·0: deeplift_shap",
                   "spi1_single·cnn·0: filter_readout", "spi1_single·cnn·0: cross-method"):
         assert stage in text, stage
+
+
+def test_the_report_reads_what_the_run_wrote_and_runs_no_model(tmp_path, monkeypatch):
+    """The run records what the report draws about its models (training curves, ceilings, shortfall,
+    ARGMINN's read-out examples); a report from results.parquet alone, with no cache and with every way
+    of loading or running a model broken, still has the seed selection, the ceilings and those figures."""
+    import models
+    from bench.report import build_report
+
+    data = tiny_suite(tmp_path / "run", methods=[{"name": "argminn_readout"}])
+    data["models"] = [{"name": "argminn", "params": {"num_filters": 2, "num_layers": 1},
+                       "train": {"epochs": 1, "batches_per_epoch": 2, "batch_size": 32, "schedule": "paper"}}]
+    df = run_suite(load_suite(data), executor=SerialExecutor(), progress=False, report=False).results
+    records = set(df.metric[df.metric.str.startswith("record/")])
+    assert records == {"record/training_history", "record/held_out", "record/shortfall", "record/argminn_examples"}
+    ex = json.loads(df.detail[df.metric == "record/argminn_examples"].iloc[0])
+    assert 1 <= len(ex["examples"]) <= 3 and len(ex["examples"][0]["attention"]) == 1  # one attention layer
+
+    def no_model(*a, **k):
+        raise AssertionError("the report loaded or ran a model")
+
+    monkeypatch.setattr(models, "load_model", no_model)
+    monkeypatch.setattr(models, "predict", no_model)
+    monkeypatch.setattr(torch.nn.Module, "__call__", no_model)
+    out = tmp_path / "report"
+    build_report(pd.read_parquet(tmp_path / "run" / "results.parquet"), out, title="tiny", cache_root=None)
+    figures = {p.name for p in (out / "figures").iterdir()}
+    assert {"argminn_examples_spi1_single.png", "training_spi1_single.png"} <= figures
+    for table in ("seed_selected_on_validation", "simulation_ceilings", "ceiling_shortfall"):
+        assert len(pd.read_csv(out / "tables" / f"{table}.csv")) == 1, table
+    assert "(failed)" not in (out / "README.md").read_text()

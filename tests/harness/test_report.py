@@ -127,127 +127,119 @@ def test_report_on_a_users_own_grammar_says_nothing_of_the_paper(results, tmp_pa
     assert not (tmp_path / "tables" / "against_paper.csv").read_text().strip().count("\n")
 
 
-def test_seed_selection_keeps_the_best_validation_seed_not_the_best_test_seed(tmp_path):
-    """Seed 1 has the better validation auROC at its kept epoch, seed 0 the better test auROC and the
-    better validation auROC at an epoch that was not kept: seed 1 is selected."""
-    import models
-    from bench.report_figures import seed_selection_table
+def _history_row(sim, model, seed, valid, kept):
+    curve = {"epoch": list(range(len(valid))), "valid_auroc": list(valid), "best": [e == kept for e in range(len(valid))],
+             "weight_overlap": [0.0] * len(valid)}
+    return _row(sim, model, seed, "(model)", "record/training_history", float(len(valid)), detail=json.dumps(curve))
 
-    def history(valid, kept):
-        return [{"epoch": e, "valid_auroc": v, "best": e == kept} for e, v in enumerate(valid)]
+
+def test_seed_selection_keeps_the_best_validation_seed_not_the_best_test_seed():
+    """Seed 1 has the better validation auROC at its kept epoch, seed 0 the better test auROC and the
+    better validation auROC at an epoch that was not kept: seed 1 is selected. Read from the run's
+    records alone: a seed without a recorded history is left out."""
+    from bench.report_figures import seed_selection_table
 
     rows = []
     for seed, valid, kept, test in ((0, [0.6, 0.99, 0.8], 2, 0.97), (1, [0.7, 0.9, 0.85], 1, 0.93)):
-        key = f"m{seed}"
-        models.save_model(tmp_path / "model" / key / "model.pt", models.build_model("cnn", {}, 100),
-                          {"name": "cnn", "params": {}, "input_length": 100},
-                          {"history": history(valid, kept), "test_metrics": {"auroc": test}})
-        detail = json.dumps({"model_key": key, "dataset_key": "d"})
         rows += [_row("rest_both", "cnn", seed, "(model)", "prediction/auroc", test),
-                 _row("rest_both", "cnn", seed, "(model)", "runtime_s/train", 1.0, detail=detail)]
-    rows.append(_row("rest_both", "cnn", 2, "(model)", "runtime_s/train", 1.0,  # not cached: left out
-                     detail=json.dumps({"model_key": "gone", "dataset_key": "d"})))
-    table = seed_selection_table(pd.DataFrame(rows), tmp_path)
+                 _history_row("rest_both", "cnn", seed, valid, kept)]
+    rows.append(_row("rest_both", "cnn", 2, "(model)", "prediction/auroc", 0.99))  # no history recorded
+    table = seed_selection_table(pd.DataFrame(rows))
     assert len(table) == 1
     row = table.iloc[0]
     assert (row.n_seeds, row.selected_seed, row.selected_valid_auroc, row.selected_test_auroc) == (2, 1, 0.9, 0.93)
     assert row.mean_test_auroc == pytest.approx(0.95)
     assert row.paper == PAPER[("rest_both", "prediction/auroc", "cnn", "(model)")]
     assert row.difference == pytest.approx(0.93 - row.paper, abs=1e-3) and row.verdict == "higher"
-    assert seed_selection_table(pd.DataFrame(rows), tmp_path / "elsewhere").empty
+    assert seed_selection_table(pd.DataFrame(rows[::2])).empty  # results without records: no table
 
 
-def test_simulation_ceilings_read_each_cached_dataset_once(tmp_path):
-    """A strong 12-mer against background: both oracles reach 1; a dataset shared by two models counts
-    once, one whose cache entry is gone is left out, and each model's mean test auROC sits beside them."""
+def _held_out_row(sim, model, seed, held):
+    return _row(sim, model, seed, "(model)", "record/held_out", held["value"],
+                detail=json.dumps({"ceiling_likelihood_ratio": held["value"],
+                                   "ceiling_planted_content": held["planted_content"]}))
+
+
+def test_simulation_ceilings_count_each_dataset_once():
+    """A strong 12-mer against background: both oracles reach 1 (computed once per dataset by the run,
+    bench.registry.held_out); a dataset shared by two models counts once, and each model's mean test
+    auROC sits beside them."""
+    from bench.registry import held_out
     from bench.report_figures import simulation_ceilings
     from simulations import simulate
     from tests.specs import lone_motif_spec
 
-    simulate(lone_motif_spec({"consensus": "ACGTTGCAGGTC"}), 300, seed=0).save(tmp_path / "dataset" / "d0" / "dataset")
+    held = held_out(simulate(lone_motif_spec({"consensus": "ACGTTGCAGGTC"}), 300, seed=0))
+    assert held["value"] == 1.0 and held["planted_content"] == 1.0 and len(held["ratio_scores"]) > 0
     rows = []
-    for model, seed, auroc, key in (("argminn", 0, 0.9, "d0"), ("cnn", 0, 0.8, "d0"), ("cnn", 1, 0.7, "gone")):
-        detail = json.dumps({"model_key": f"{model}{seed}", "dataset_key": key})
-        rows += [_row("spi1_single", model, seed, "(model)", "prediction/auroc", auroc),
-                 _row("spi1_single", model, seed, "(model)", "runtime_s/train", 1.0, detail=detail)]
-    table = simulation_ceilings(pd.DataFrame(rows), tmp_path)
+    for model, seed, auroc in (("argminn", 0, 0.9), ("cnn", 0, 0.8), ("cnn", 1, 0.7)):
+        rows.append(_row("spi1_single", model, seed, "(model)", "prediction/auroc", auroc))
+        if seed == 0:
+            rows.append(_held_out_row("spi1_single", model, seed, held))
+    table = simulation_ceilings(pd.DataFrame(rows))
     assert table.to_dict("records") == [{
         "simulation": "spi1_single", "n_datasets": 1, "ceiling_likelihood_ratio": 1.0, "ceiling_planted_content": 1.0,
         "argminn": 0.9, "cnn": 0.75, "paper_argminn": PAPER[("spi1_single", "prediction/auroc", "argminn", "(model)")]}]
-    assert simulation_ceilings(pd.DataFrame(rows), tmp_path / "elsewhere").empty
+    assert simulation_ceilings(pd.DataFrame(rows[:1])).empty
 
 
-def test_ceiling_tables_leave_out_only_a_grammar_without_a_likelihood_ratio(tmp_path, caplog):
-    """A grammar whose classes are not labelled 0 and 1 (here all 1) has no likelihood-ratio ceiling: its dataset is
-    left out with a warning naming it, and the other grammar's rows stay in both tables."""
-    import models
-
-    from bench.report_figures import HeldOutSplits, ceiling_shortfall, seed_selection_table, simulation_ceilings
+def test_a_grammar_without_a_likelihood_ratio_has_no_held_out_record():
+    """A grammar whose classes are not labelled 0 and 1 (here all 1) has no likelihood-ratio ceiling: the
+    run records none for it (the gate then measures from 1.0), and the tables leave out only it."""
+    from bench.registry import held_out
+    from bench.report_figures import ceiling_shortfall, seed_selection_table, simulation_ceilings
     from simulations import simulate
     from tests.specs import lone_motif_spec
 
     graded = lone_motif_spec({"consensus": "ACGTTGCAGGTC"}, name="graded")
     graded["classes"][1]["label"] = 1  # every class a positive: trainable, but nothing to tell apart
-    rows = []
-    for sim, key, spec in (("spi1_single", "d0", lone_motif_spec({"consensus": "ACGTTGCAGGTC"})),
-                           ("graded", "d1", graded)):
-        ds = simulate(spec, 300, seed=0)
-        ds.save(tmp_path / "dataset" / key / "dataset")
-        models.save_model(tmp_path / "model" / f"m_{key}" / "model.pt", models.build_model("cnn", {}, ds.length),
-                          {"name": "cnn", "params": {}, "input_length": ds.length},
-                          {"history": [{"epoch": 0, "valid_auroc": 0.7, "best": True}]})
-        detail = json.dumps({"model_key": f"m_{key}", "dataset_key": key})
-        rows += [_row(sim, "cnn", 0, "(model)", "prediction/auroc", 0.8),
-                 _row(sim, "cnn", 0, "(model)", "runtime_s/train", 1.0, detail=detail)]
+    assert held_out(simulate(graded, 300, seed=0)) == {"value": None, "planted_content": None, "ratio_scores": None}
+    good = held_out(simulate(lone_motif_spec({"consensus": "ACGTTGCAGGTC"}), 300, seed=0))
+    rows = [_row(sim, "cnn", 0, "(model)", "prediction/auroc", 0.8) for sim in ("spi1_single", "graded")]
+    rows += [_history_row(sim, "cnn", 0, [0.7], 0) for sim in ("spi1_single", "graded")]
+    rows += [_held_out_row("spi1_single", "cnn", 0, good),
+             _row("spi1_single", "cnn", 0, "(model)", "record/shortfall", 0.2, detail=json.dumps({"gap": 0.2}))]
     df = pd.DataFrame(rows)
-    splits = HeldOutSplits(tmp_path)
-    with caplog.at_level("WARNING", logger="bench.report_figures"):
-        table = simulation_ceilings(df, tmp_path, splits)
-    assert list(table.simulation) == ["spi1_single"]
-    assert "graded" in caplog.text and "labelled 0 and 1" in caplog.text
-    assert splits.get("d1") is None
-    selection = seed_selection_table(df, tmp_path)
+    assert list(simulation_ceilings(df).simulation) == ["spi1_single"]
+    selection = seed_selection_table(df)
     assert sorted(selection.simulation) == ["graded", "spi1_single"]  # both models are read ...
-    assert list(ceiling_shortfall(df, tmp_path, selection, splits).simulation) == ["spi1_single"]  # ... one is scored
+    assert list(ceiling_shortfall(df, selection).simulation) == ["spi1_single"]  # ... one is scored
 
 
-def test_ceiling_shortfall_splits_the_selected_seeds_gap(tmp_path):
-    """The gap of the seed selected on validation to the likelihood ratio, on its own test split, equals
-    the sum of its parts by weakest-site group; a model whose cache entry is gone is left out."""
+def test_shortfall_splits_the_gap_and_the_table_takes_the_selected_seed():
+    """The gap of a model to the likelihood ratio on its test split equals the sum of its parts by
+    weakest-site group (bench.metrics.shortfall.shortfall_record, as the run records it); the table
+    keeps the record of the seed selected on validation."""
     import models
     import torch
     from sklearn.metrics import roc_auc_score
 
-    from bench.metrics.prediction import likelihood_ratio_oracle
+    from bench.metrics.prediction import likelihood_ratio_oracle, likelihood_ratio_scores
+    from bench.metrics.shortfall import shortfall_record
     from bench.report_figures import ceiling_shortfall
-    from simulations import SimulatedDataset, simulate
+    from simulations import simulate
     from tests.specs import lone_motif_spec
 
-    simulate(lone_motif_spec({"consensus": "ACGTTG"}), 400, seed=0).save(tmp_path / "dataset" / "d0" / "dataset")
-    ds = SimulatedDataset.load(tmp_path / "dataset" / "d0" / "dataset")
+    ds = simulate(lone_motif_spec({"consensus": "ACGTTG"}), 400, seed=0)
+    test = ds.splits["test"]
+    ratio = likelihood_ratio_scores(ds.spec, ds.x[test])
     rows = []
     for seed, valid in ((0, 0.6), (1, 0.7)):
         torch.manual_seed(seed)
-        models.save_model(tmp_path / "model" / f"m{seed}" / "model.pt", models.build_model("cnn", {}, ds.length),
-                          {"name": "cnn", "params": {}, "input_length": ds.length},
-                          {"history": [{"epoch": 0, "valid_auroc": valid, "best": True}]})
-        detail = json.dumps({"model_key": f"m{seed}", "dataset_key": "d0"})
+        model = models.build_model("cnn", {}, ds.length)
+        logits = models.predict(model, ds.x[test])
+        rec = shortfall_record(ds.instances, ds.y, test, logits, ratio)
+        assert rec["auroc"] == pytest.approx(roc_auc_score(ds.y[test], logits), abs=1e-3)
+        assert rec["ceiling"] == pytest.approx(likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test]), abs=1e-3)
+        assert rec["gap"] == pytest.approx(rec["ceiling"] - rec["auroc"], abs=2e-3)
+        parts = [v for k, v in rec.items() if k.startswith("gap: ")]
+        assert sum(parts) == pytest.approx(rec["gap"], abs=5e-3)  # each part rounded to 3 decimals
         rows += [_row("spi1_single", "cnn", seed, "(model)", "prediction/auroc", 0.5),
-                 _row("spi1_single", "cnn", seed, "(model)", "runtime_s/train", 1.0, detail=detail)]
-    rows.append(_row("spi1_single", "argminn", 0, "(model)", "runtime_s/train", 1.0,
-                     detail=json.dumps({"model_key": "gone", "dataset_key": "d0"})))
-    table = ceiling_shortfall(pd.DataFrame(rows), tmp_path)
-    assert len(table) == 1
-    row = table.iloc[0]
-    assert (row.simulation, row.model, row.seed) == ("spi1_single", "cnn", 1)
-    test = ds.splits["test"]
-    model, _ = models.load_model(tmp_path / "model" / "m1" / "model.pt")
-    assert row.auroc == pytest.approx(roc_auc_score(ds.y[test], models.predict(model, ds.x[test])), abs=1e-3)
-    assert row.ceiling == pytest.approx(likelihood_ratio_oracle(ds.spec, ds.x[test], ds.y[test]), abs=1e-3)
-    parts = row[[c for c in table.columns if c.startswith("gap: ")]]
-    assert row.gap == pytest.approx(row.ceiling - row.auroc, abs=2e-3)
-    assert parts.sum() == pytest.approx(row.gap, abs=5e-3)  # each part rounded to 3 decimals
-    assert ceiling_shortfall(pd.DataFrame(rows), tmp_path / "elsewhere").empty
+                 _history_row("spi1_single", "cnn", seed, [valid], 0),
+                 _row("spi1_single", "cnn", seed, "(model)", "record/shortfall", rec["gap"], detail=json.dumps(rec))]
+    table = ceiling_shortfall(pd.DataFrame(rows))
+    assert len(table) == 1 and (table.iloc[0].model, table.iloc[0].seed) == ("cnn", 1)
+    assert table.iloc[0].gap == json.loads(rows[-1]["detail"])["gap"]
 
 
 def test_selected_seed_routes_read_only_the_selected_seed():
