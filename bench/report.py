@@ -642,14 +642,18 @@ def build_report(df: pd.DataFrame, out_dir, title: str = "results", cache_root=N
     headline = headline_verdicts(verdicts, df)
     jobs.append((verdict_grid_figure, (headline, title, out / "figures", "verdicts_headline", "headline verdicts")))
     jobs.append((motif_sweep_figure, (df, title, out / "figures")))
-    from .report_figures import argminn_example_figures, model_tables, motif_logo_figures, training_curve_figures
+    from .report_figures import (argminn_example_figures, attribution_track_figures, instance_call_figures,
+                                 model_tables, motif_logo_figures, training_curve_figures)
 
     # from the run's records (results rows); the logos read the cached interpretations' motifs
     jobs.append((_guarded_table, ("seed selection, ceilings and shortfall", model_tables, df)))
     sims = sorted(df.simulation.unique())
     if cache_root is not None:
-        jobs += [(_guarded_figures, (f"logos: {sim}", motif_logo_figures, df[df.simulation == sim], Path(cache_root),
-                                     out / "figures", title)) for sim in sims]
+        jobs += [(_guarded_figures, (f"{name}: {sim}", draw, df[df.simulation == sim], Path(cache_root),
+                                     out / "figures", title))
+                 for name, draw in (("logos", motif_logo_figures), ("attribution tracks", attribution_track_figures),
+                                    ("instance calls", instance_call_figures))
+                 for sim in sims]
     jobs += [(_guarded_figures, (f"{name}: {sim}", draw, df[df.simulation == sim], out / "figures", title))
              for name, draw in (("ARGMINN examples", argminn_example_figures), ("training curves", training_curve_figures))
              for sim in sims]

@@ -20,15 +20,9 @@ CONTROL_METHODS = {"positive_control", "negative_control"}
 
 
 def _logo(ax, pfm, title):
-    import logomaker
+    from .plots import plot_logo
 
-    df = pd.DataFrame(np.asarray(pfm).T, columns=list("ACGT"))
-    info = logomaker.transform_matrix(df, from_type="probability", to_type="information")
-    logomaker.Logo(info, ax=ax, color_scheme="classic")
-    ax.set_ylim(0, 2)
-    ax.set_title(title, fontsize=7)
-    ax.set_xticks([])
-    ax.tick_params(axis="y", labelsize=6)
+    plot_logo(pfm, ax=ax, title=title)
 
 
 def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
@@ -411,4 +405,186 @@ def training_curve_figures(df: pd.DataFrame, out: Path, title: str) -> dict:
         fit_margins(fig, axes)
         path = _save(fig, out / f"training_{sim}.png")
         figures[f"Training curves: {sim}"] = path
+    return figures
+
+
+# --------------------------------------------------------------------------- the talk's figures
+
+#: attribution tracks: the window drawn around a sequence's planted instances (bases)
+TRACK_WINDOW = 80
+#: instance calls: sequences drawn per simulation
+N_CALL_SEQUENCES = 3
+
+
+def _interpreted(df: pd.DataFrame, sim: str, seed: int):
+    """``(dataset rows read, dataset key)`` of a (simulation, seed), as the run recorded them; None for
+    results written before it recorded them."""
+    rows = df[(df.metric == "interpret/n_sequences") & (df.simulation == sim) & (df.seed == seed)]
+    for r in rows.itertuples():
+        d = json.loads(r.detail or "{}")
+        if "index" in d and d.get("dataset_key"):
+            return np.asarray(d["index"], dtype=int), d["dataset_key"]
+    return None
+
+
+def _first_seed_interpretations(df: pd.DataFrame, cache_root: Path, sim: str):
+    """``(seed, {(model, method label): interpretation folder}, dataset, index)`` for the smallest seed of
+    ``sim`` whose interpretations are cached; None when none is."""
+    from simulations.dataset import SimulatedDataset
+
+    entries = [(lab, keys) for lab, keys in stage_keys(df, "runtime_s/interpret") if lab["simulation"] == sim]
+    for seed in sorted({lab["seed"] for lab, _ in entries}):
+        found = _interpreted(df, sim, seed)
+        if found is None:
+            continue
+        index, ds_key = found
+        ds_dir = cache_root / "dataset" / ds_key / "dataset"
+        folders = {(lab["model"], lab["method"]): cache_root / "interpretation" / keys["interpretation_key"]
+                   / "interpretation" for lab, keys in entries if lab["seed"] == seed}
+        folders = {k: v for k, v in folders.items() if v.exists()}
+        if folders and ds_dir.exists():
+            return seed, folders, SimulatedDataset.load(ds_dir), index
+    return None
+
+
+def _calls_instances(folder: Path) -> bool:
+    """Whether the method behind a cached interpretation declares instance calls (its ``produces``)."""
+    from .plugins import find_method
+
+    try:
+        name = json.loads((folder / "details.json").read_text())["details"]["method"]
+    except (OSError, ValueError, KeyError):
+        return False
+    method = find_method(name)
+    return method is not None and "instances" in method.produces
+
+
+def _motif_colors(ds) -> dict:
+    import seaborn as sns
+
+    names = sorted(set(map(str, ds.instances.motif)))
+    return dict(zip(names, sns.color_palette("Set2", len(names))))
+
+
+def attribution_track_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
+    """DeepLiftSHAP and Integrated Gradients on the same sequences, as logos over the planted sites.
+
+    For the smallest seed and each model with both maps: the interpreted sequence whose planted bases
+    the two maps sign alike most often, and the one where they differ most (share of a sequence's
+    functional planted bases whose contributions have the same sign), each drawn as two tracks (DLS,
+    IG) over a window around its planted instances. One figure per simulation.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bench.methods import Interpretation
+
+    from .plots import plot_track
+
+    figures = {}
+    for sim in sorted(df.simulation.unique()):
+        found = _first_seed_interpretations(df, cache_root, sim)
+        if found is None:
+            continue
+        seed, folders, ds, index = found
+        x = ds.x[index].astype(np.float32)
+        truth = ds.truth_for(index)
+        func = truth[truth.functional.astype(bool)]
+        panels = []
+        for model in sorted({m for m, _ in folders}):
+            dls_dir, ig_dir = folders.get((model, "deeplift_shap")), folders.get((model, "integrated_gradients"))
+            if dls_dir is None or ig_dir is None:
+                continue
+            dls = Interpretation.load(dls_dir).attributions
+            ig = Interpretation.load(ig_dir).attributions
+            if dls is None or ig is None or func.empty:
+                continue
+            a, b = (np.asarray(dls, dtype=float) * x).sum(axis=1), (np.asarray(ig, dtype=float) * x).sum(axis=1)
+            agree = {}
+            for seq, sites in func.groupby("seq"):
+                pos = np.unique(np.concatenate([np.arange(s, e) for s, e in zip(sites.start, sites.end)]))
+                agree[int(seq)] = float(np.mean(np.sign(a[seq, pos]) == np.sign(b[seq, pos])))
+            if not agree:
+                continue
+            order = sorted(agree, key=lambda k: (agree[k], k))
+            for what, seq in (("differ most", order[0]), ("agree most", order[-1])):
+                panels.append((model, seq, what, agree[seq], {"DeepLiftSHAP": dls, "IG": ig}))
+        if not panels:
+            continue
+        colors = _motif_colors(ds)
+        n_rows = 2 * len(panels)
+        fig, axes = plt.subplots(n_rows, 1, figsize=(11, 1.35 * n_rows + 0.7), squeeze=False)
+        row_i = 0
+        for model, seq, what, share, maps in panels:
+            sites = truth[truth.seq == seq]
+            lo, hi = int(sites.start.min()), int(sites.end.max())
+            mid, half = (lo + hi) // 2, max(TRACK_WINDOW, hi - lo + 10) // 2
+            start = int(np.clip(mid - half, 0, max(0, ds.length - 2 * half)))
+            end = min(ds.length, start + 2 * half)
+            planted = sites.assign(start=sites.start, end=sites.end)
+            for route, m in maps.items():
+                ax = axes[row_i, 0]
+                plot_track((np.asarray(m[seq]) * x[seq])[:, start:end], ax=ax, start=start, planted=planted,
+                           colors=colors, title=f"{model} · {route} · sequence {int(index[seq])} (signs agree at "
+                                                f"{share:.0%} of planted bases: {what})")
+                row_i += 1
+        axes[-1, 0].set_xlabel("position (bp)", fontsize=7)
+        fig.suptitle(f"{title} / {sim} (seed {seed}): DeepLiftSHAP and IG on the same sequences, planted sites shaded",
+                     fontsize=9)
+        fig.tight_layout(rect=(0, 0, 1, 0.98))
+        path = _save(fig, out / f"attribution_tracks_{sim}.png")
+        figures[f"DeepLiftSHAP and IG on the same sequences: {sim}"] = path
+    return figures
+
+
+def instance_call_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
+    """Every instance route's calls on the same sequences, over the planted instances.
+
+    For the smallest seed: the :data:`N_CALL_SEQUENCES` interpreted sequences with the most planted
+    instances, one panel each, one row per (model, route) that calls instances. One figure per
+    simulation.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plots import plot_calls
+
+    figures = {}
+    for sim in sorted(df.simulation.unique()):
+        found = _first_seed_interpretations(df, cache_root, sim)
+        if found is None:
+            continue
+        seed, folders, ds, index = found
+        calls = {}
+        for (model, method), folder in sorted(folders.items()):
+            f = folder / "instances.parquet"
+            # routes that declare instance calls only (an attribution route's empty table is no finding)
+            if not f.exists() or not _calls_instances(folder):
+                continue
+            calls[f"{model} · {method}"] = pd.read_parquet(f)
+        if not calls:
+            continue
+        truth = ds.truth_for(index)
+        counts = truth.groupby("seq").size().sort_values(ascending=False, kind="stable")
+        chosen = [int(s) for s in counts.index[:N_CALL_SEQUENCES]]
+        if not chosen:
+            continue
+        colors = _motif_colors(ds)
+        height = 0.22 * len(calls) + 0.9
+        fig, axes = plt.subplots(len(chosen), 1, figsize=(11, height * len(chosen) + 0.6), squeeze=False)
+        for ax, seq in zip(axes[:, 0], chosen):
+            plot_calls({k: v[v.seq == seq] for k, v in calls.items()}, ds.length, ax=ax,
+                       planted=truth[truth.seq == seq], colors=colors,
+                       title=f"sequence {int(index[seq])} (class {ds.classes[int(index[seq])]}): "
+                             + ", ".join(f"{r.motif}{r.strand}" for r in truth[truth.seq == seq].itertuples()))
+        axes[-1, 0].set_xlabel("position (bp)", fontsize=7)
+        fig.suptitle(f"{title} / {sim} (seed {seed}): each route's instance calls (bars) over the planted sites "
+                     f"(shaded)", fontsize=9)
+        fig.tight_layout(rect=(0, 0, 1, 0.98))
+        path = _save(fig, out / f"instance_calls_{sim}.png")
+        figures[f"Instance calls of every route on the same sequences: {sim}"] = path
     return figures

@@ -250,8 +250,10 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
 
     # ---- the sequences every method interprets, the same for every model of this seed
     index, classes = registry.interpret_index(ds, task.interpret, cell_seed("interpret", task.simulation, task.seed))
+    # the dataset rows read (in the order every interpretation holds them), so figures can find them again
     rows.append(row(**base, method="(interpret)", metric="interpret/n_sequences", value=len(index),
-                    detail=json.dumps({"classes": classes})))
+                    detail=json.dumps({"classes": classes, "index": [int(i) for i in index],
+                                       "dataset_key": task.ds_key})))
     x = ds.x[index].astype(np.float32)
     control = [m for m in task.methods if m.name == "positive_control"]
     try:

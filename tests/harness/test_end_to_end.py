@@ -241,3 +241,20 @@ def test_the_report_reads_what_the_run_wrote_and_runs_no_model(tmp_path, monkeyp
     for table in ("seed_selected_on_validation", "simulation_ceilings", "ceiling_shortfall"):
         assert len(pd.read_csv(out / "tables" / f"{table}.csv")) == 1, table
     assert "(failed)" not in (out / "README.md").read_text()
+
+
+def test_the_talks_figures_read_the_interpreted_sequences_the_run_recorded(tmp_path):
+    """DeepLiftSHAP and IG tracks on the same sequences, and every route's instance calls on them, drawn
+    from the cached interpretations of the rows the run recorded (``interpret/n_sequences``' index)."""
+    data = tiny_suite(tmp_path / "run", methods=[{"name": "deeplift_shap", "params": {"n_references": 2}},
+                                                 {"name": "integrated_gradients", "params": {"n_references": 2,
+                                                                                             "n_steps": 4}},
+                                                 {"name": "positive_control"}, {"name": "filter_readout"}])
+    df = run_suite(load_suite(data), executor=SerialExecutor(), progress=False, report=True).results
+    rec = json.loads(df.detail[df.metric == "interpret/n_sequences"].iloc[0])
+    assert len(rec["index"]) == df.value[df.metric == "interpret/n_sequences"].iloc[0] and rec["dataset_key"]
+    figures = tmp_path / "run" / "report" / "figures"
+    for name in ("attribution_tracks_spi1_single.png", "instance_calls_spi1_single.png"):
+        assert (figures / name).stat().st_size > 10_000, name
+    readme = (tmp_path / "run" / "report" / "README.md").read_text()
+    assert "(failed)" not in readme and "DeepLiftSHAP and IG on the same sequences" in readme
