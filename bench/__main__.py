@@ -206,7 +206,7 @@ def _positive_int(text: str) -> int:
 
 def _suite_executor_kind(path) -> str:
     """The executor a suite file asks for, read without validating it (that comes next)."""
-    from simulations.grammar import read_yaml_mapping
+    from simulations.user_files import read_yaml_mapping
 
     try:  # the guarded reader: a pipe or /dev/zero given as a suite must not hang here
         raw = read_yaml_mapping(path, "suite")

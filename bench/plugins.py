@@ -17,6 +17,9 @@ The module is imported from the suite file's folder first, then from ``sys.path`
           ...
           return Interpretation(attributions=..., hypothetical=...)
 
+An installed package can declare its components as entry points (:data:`ENTRY_POINT_GROUPS`); a suite
+then names them by their entry-point name, and they are loaded like a ``module:attr`` plug-in.
+
 The cache keys of every stage that uses a plug-in hold a hash of its module's source file
 (:func:`source_hash`), so an edited plug-in is recomputed rather than served from the cache.
 """
@@ -215,6 +218,30 @@ def load_method(name: str, base=None):
             raise PluginError(f"method plug-in {name!r}: {exc}") from None
     _LOADED_METHODS[name] = m
     return m
+
+
+# --------------------------------------------------------------------------- installed packages
+
+#: the entry-point groups an installed package declares its components under (``pyproject.toml``:
+#: ``[project.entry-points."argminn_bench.models"] my_cnn = "my_pkg.models:MyCNN"``)
+ENTRY_POINT_GROUPS = {"models": "argminn_bench.models", "methods": "argminn_bench.methods",
+                      "metrics": "argminn_bench.metrics"}
+
+
+def installed(kind: str) -> dict:
+    """``{name: "module:attr"}`` of the components installed packages declare for ``kind`` (``models``,
+    ``methods`` or ``metrics``) as entry points."""
+    from importlib import metadata
+
+    return {ep.name: ep.value for ep in metadata.entry_points(group=ENTRY_POINT_GROUPS[kind])}
+
+
+def resolve_installed(kind: str, name, builtin) -> str:
+    """``name`` as a suite means it: a built-in's name (``builtin``) or a ``module:attr`` path stays as it is;
+    the name of a component an installed package declares becomes that entry point's ``module:attr``."""
+    if not isinstance(name, str) or is_plugin(name) or name in builtin:
+        return name
+    return installed(kind).get(name, name)
 
 
 def load_family(name: str, base=None):

@@ -94,10 +94,11 @@ def check_metrics(metrics, base_dir=None) -> list[str]:
     a :class:`bench.families.Family`, imported from ``base_dir`` first); None gives the defaults."""
     if metrics is None:
         return list(DEFAULT_METRIC_FAMILIES)
-    from .plugins import is_plugin, load_family
+    from .plugins import is_plugin, load_family, resolve_installed
 
     if not isinstance(metrics, (list, tuple)):
         raise SuiteError(f"metrics must be a list of metric family names, got {metrics!r}")
+    metrics = [resolve_installed("metrics", m, METRIC_FAMILIES) for m in metrics]
     for i, m in enumerate(metrics):
         if is_plugin(m):
             try:
@@ -140,6 +141,14 @@ def describe(what: str = "all") -> str:
         lines.append("methods (produces; needs; params: name=default):")
         for name, m in [*sorted(METHODS.items()), *sorted(_LOADED_METHODS.items())]:
             lines.append(_describe_method(name, m))
+    if what in ("models", "methods", "metrics", "all"):
+        from .plugins import ENTRY_POINT_GROUPS, installed
+
+        for kind in [k for k in ENTRY_POINT_GROUPS if what in (k, "all")]:
+            found = installed(kind)
+            if found:
+                lines.append(f"installed {kind} (entry points {ENTRY_POINT_GROUPS[kind]}): "
+                             + ", ".join(f"{k} = {v}" for k, v in sorted(found.items())))
     if what in ("metrics", "all"):
         from .plugins import _LOADED_FAMILIES
 

@@ -39,7 +39,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from simulations.grammar import Int, format_validation_error, read_yaml_mapping
+from simulations.user_files import Int, format_validation_error, read_yaml_mapping
 
 from .errors import SuiteError  # noqa: F401  (re-exported: ``from bench.suite import SuiteError`` keeps working)
 
@@ -405,7 +405,21 @@ def _set_path(target: dict, dotted: str, value, where: str, has_train: bool):
     target.setdefault(head, {})[rest] = value
 
 
+def _installed_name(name: str, has_train: bool) -> str:
+    """A component an installed package declares (an entry point) by its ``module:attr``; else ``name``."""
+    from .plugins import resolve_installed
+
+    if has_train:
+        import models
+
+        return resolve_installed("models", name, models.list_models())
+    from .methods import METHODS
+
+    return resolve_installed("methods", name, METHODS)
+
+
 def _expand(entry: ComponentEntry, where: str, has_train: bool, base: Optional[Path] = None) -> list[Component]:
+    name = _installed_name(entry.name, has_train)
     lengths = {k: len(v) for k, v in entry.zip.items()}
     if len(set(lengths.values())) > 1:
         raise SuiteError(f"{where}.zip: lists must have one length, got {lengths}")
@@ -429,6 +443,6 @@ def _expand(entry: ComponentEntry, where: str, has_train: bool, base: Optional[P
             label = entry.label or entry.name
             if varied:
                 label += "[" + ",".join(f"{k.split('.', 1)[1]}={v}" for k, v in varied.items()) + "]"
-            out.append(Component(entry.name, spec["params"], spec.get("train") if has_train else None, label,
+            out.append(Component(name, spec["params"], spec.get("train") if has_train else None, label,
                                  base=None if base is None else str(Path(base).resolve())))
     return out

@@ -10,11 +10,12 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .user_files import read_text_file
 
 ALPHABET = "ACGT"
 BACKGROUND_UNIFORM = np.full(4, 0.25)
@@ -22,46 +23,6 @@ BACKGROUND_UNIFORM = np.full(4, 0.25)
 
 class MotifError(ValueError):
     """A motif could not be found, read or validated."""
-
-
-#: the largest suite, spec or motif file read (a suite is a few kB; this stops /dev/zero and the like)
-MAX_FILE_BYTES = 10 * 1024 * 1024
-
-
-def read_text_file(path, what: str, error=ValueError) -> str:
-    """The UTF-8 text of a regular file of at most :data:`MAX_FILE_BYTES`.
-
-    Anything else (missing, a folder, a pipe or device, too large, unreadable, not UTF-8) raises
-    ``error`` with one line naming the file: a named pipe is never opened (it would block), and no
-    more than the limit is read (``/dev/zero`` never ends).
-    """
-    path = Path(path)
-    name = repr(str(path))
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise error(f"{what} file {name} does not exist") from None
-    except OSError as exc:
-        raise error(f"cannot read {what} file {name}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise error(f"cannot read {what} file {name}: it is a folder, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise error(f"cannot read {what} file {name}: it is not a regular file (a pipe, socket or device)")
-    if st.st_size > MAX_FILE_BYTES:
-        raise error(f"cannot read {what} file {name}: it holds {st.st_size} bytes, more than the limit of "
-                    f"{MAX_FILE_BYTES} ({MAX_FILE_BYTES // 2**20} MB)")
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise error(f"cannot read {what} file {name}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise error(f"cannot read {what} file {name}: it holds more than the limit of {MAX_FILE_BYTES} bytes")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise error(f"cannot read {what} file {name}: it is not UTF-8 text (byte 0x{raw[exc.start]:02x} at "
-                    f"position {exc.start}); save it as UTF-8") from None
 
 
 @dataclass(frozen=True)

@@ -261,7 +261,7 @@ def _run_modisco(model, x, params, seed, truth_motifs):
     import shutil
     import tempfile
 
-    from bench.metrics.similarity import passes_quality, trim_by_ic
+    from simulations.quality import passes_quality, trim_by_ic
 
     from . import modisco as _mod
     from .scanning import scan_instances

@@ -134,7 +134,7 @@ def normalize_instances(df: pd.DataFrame | None) -> pd.DataFrame:
 
 #: (what a method's output may hold, :data:`PRODUCTS`, is shared with the metric families' ``needs``: a
 #: family scores a method's output when the method declares every product the family needs)
-#: the paper's motif-quality rules (``bench.metrics.similarity.passes_quality``) a method's motifs can be
+#: the paper's motif-quality rules (``simulations.quality.passes_quality``) a method's motifs can be
 #: counted under (``motifs/n_passing_paper_rule``): the rule of the route that produced them in the paper
 QUALITY_RULES = ("argminn", "modisco")
 

@@ -39,7 +39,7 @@ Steps
    called, ``additional_flanks`` included), strand ``+`` where it aligned forward, score its summed
    (signed) contribution. With ``patterns="passing"`` (the default, as the MoDISco route does) only
    the seqlets of motifs passing the benchmark's uniform quality rule
-   (:func:`bench.metrics.similarity.passes_quality`: trimmed width >= 5, mean IC >= 0.5 bit) are
+   (:func:`simulations.quality.passes_quality`: trimmed width >= 5, mean IC >= 0.5 bit) are
    called; every motif stays in the motif list either way (the motif metrics apply their own rules).
    Without it, short noise seqlets (4-5 bases) cluster into short low-information "motifs" whose
    seqlets would all be false calls.
@@ -416,7 +416,7 @@ def seqlet_motifs(x, actual, params: dict | None = None, control=None):
     clusters, cinfo = cluster_seqlets(x, actual, seqlets, float(p["min_similarity"]), int(p["min_cluster_size"]),
                                       int(p["max_seqlets"]))
     info.update(cinfo)
-    from bench.metrics.similarity import passes_quality
+    from simulations.quality import passes_quality
 
     if p["patterns"] not in ("passing", "all"):
         raise ValueError(f"patterns must be one of ['passing', 'all'], got {p['patterns']!r}")

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from bench.methods.attribution import attribute, completeness_error, hypothetical_from_multipliers, make_references
-from tests.methods.tiny_models import PaperCNN, train
+from tests.methods.tiny_models import paper_cnn, train
 
 N, L, K = 256, 500, 10
 
@@ -25,7 +25,7 @@ def setup():
 
     ds = simulations.simulate("tal_gata_mixture", 1000, 0)
     x, y = ds.x.astype(np.float32), ds.y.astype(np.float32)
-    model = train(PaperCNN(L), x, y, epochs=2)
+    model = train(paper_cnn(L), x, y, epochs=2)
     xs = x[np.flatnonzero(y == 1)[:N]]
     if len(xs) < N:  # top up with negatives; throughput does not depend on the label
         xs = np.concatenate([xs, x[np.flatnonzero(y == 0)[:N - len(xs)]]])
@@ -121,7 +121,7 @@ def test_argminn_readout_vs_dls_modisco_scan():
     x = ds.x.astype(np.float32)
     pos = np.flatnonzero(ds.y == 1)[:1000]
     argminn = models.build_model("argminn", {}, x.shape[2]).eval()
-    cnn = train(PaperCNN(x.shape[2]), x[ds.splits["train"]], ds.y[ds.splits["train"]].astype(np.float32), epochs=4)
+    cnn = train(paper_cnn(x.shape[2]), x[ds.splits["train"]], ds.y[ds.splits["train"]].astype(np.float32), epochs=4)
     t_read = METHODS["argminn_readout"].run(argminn, x[pos], {}, seed=0).runtime_s
     t_route = METHODS["modisco"].run(cnn, x[pos], {}, seed=0).runtime_s
     print(f"\nARGMINN read-out {t_read:.2f} s vs DLS + MoDISco + FIMO {t_route:.2f} s: {t_route / t_read:.0f}x")

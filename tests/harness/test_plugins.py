@@ -330,3 +330,59 @@ def test_an_edited_family_module_is_scored_again(family_folder):
         return df.loc[(df.method == "deeplift_shap") & (df.metric == "peak_share/mean"), "value"].item()
 
     assert value(second) == pytest.approx(value(first) + 10)
+
+
+# --------------------------------------------------------------------------- installed packages
+
+
+@pytest.fixture
+def installed_components(family_folder, monkeypatch):
+    """Entry points as an installed package would declare them (importlib.metadata, faked)."""
+    import importlib.metadata as metadata
+
+    declared = {"argminn_bench.models": {"tiny_cnn": "my_models:TinyCNN"},
+                "argminn_bench.methods": {"grad_x_input": "my_methods:gradient_times_input"},
+                "argminn_bench.metrics": {"peak_share": "my_family:FAMILY"}}
+
+    real = metadata.entry_points
+
+    def entry_points(**kw):
+        group = kw.get("group")
+        if group not in declared:  # every other reader (numba's plug-ins) sees the real ones
+            return real(**kw)
+        return metadata.EntryPoints(metadata.EntryPoint(name, value, group) for name, value in declared[group].items())
+
+    monkeypatch.setattr(metadata, "entry_points", entry_points)
+    return family_folder
+
+
+def test_an_installed_packages_components_are_named_by_their_entry_points(installed_components, capsys):
+    from bench.__main__ import main
+
+    folder = installed_components
+    data = _suite(folder, models=[{"name": "tiny_cnn", "params": {"filters": 3},
+                                   "train": {"epochs": 1, "batches_per_epoch": 2, "batch_size": 32,
+                                             "schedule": "paper"}}],
+                  methods=[{"name": "grad_x_input"}])
+    data["metrics"] = ["attributions", "peak_share"]
+    suite = load_suite(_write_suite(folder, data))
+    assert (suite.models[0].name, suite.models[0].label) == ("my_models:TinyCNN", "tiny_cnn")
+    assert (suite.methods[0].name, suite.methods[0].label) == ("my_methods:gradient_times_input", "grad_x_input")
+    assert suite.metrics == ["attributions", "my_family:FAMILY"]
+    assert main(["list", "models"]) == 0
+    assert "tiny_cnn = my_models:TinyCNN" in capsys.readouterr().out
+    df = run_suite(suite, executor=SerialExecutor(), progress=False, report=False).results
+    assert not (df.status == "failed").any(), df[df.status == "failed"].reason.tolist()
+    mine = df[(df.model == "tiny_cnn") & (df.method == "grad_x_input")]
+    assert {"attributions/auroc", "peak_share/mean"} <= set(mine.metric)
+
+
+def test_a_builtin_name_wins_over_an_entry_point_of_the_same_name(installed_components, monkeypatch):
+    import importlib.metadata as metadata
+
+    real = metadata.entry_points
+    monkeypatch.setattr(metadata, "entry_points", lambda **kw: metadata.EntryPoints(
+        [metadata.EntryPoint("cnn", "my_models:TinyCNN", kw["group"])]) if kw.get("group") == "argminn_bench.models"
+        else real(**kw))
+    suite = load_suite(_write_suite(installed_components, _suite(installed_components, models=[{"name": "cnn"}])))
+    assert suite.models[0].name == "cnn"

@@ -146,11 +146,11 @@ def test_modisco_route_finds_each_planted_motif_from_a_trained_cnn():
     from bench.methods import METHODS
     from bench.metrics.similarity import aligned_similarity
 
-    from .tiny_models import PaperCNN, train
+    from .tiny_models import paper_cnn, train
 
     ds = simulations.simulate("tal_gata_mixture", 2000, 0)
     x, y = ds.x.astype(np.float32), ds.y.astype(np.float32)
-    model = train(PaperCNN(x.shape[2]), x[ds.splits["train"]], y[ds.splits["train"]], epochs=8)
+    model = train(paper_cnn(x.shape[2]), x[ds.splits["train"]], y[ds.splits["train"]], epochs=8)
     pos = np.flatnonzero(y == 1)[:1000]
     interp = METHODS["modisco"].run(model, x[pos], {}, seed=0)
     assert interp.details["completeness_max_abs"] < 1e-4

@@ -8,9 +8,10 @@ from torch import nn
 
 
 def random_one_hot(n: int, length: int, seed: int = 0) -> np.ndarray:
-    """(n, 4, length) float32 one-hot, uniform bases."""
-    codes = np.random.default_rng(seed).integers(0, 4, size=(n, length))
-    return (codes[:, None, :] == np.arange(4)[None, :, None]).astype(np.float32)
+    """(n, 4, length) float32 one-hot, uniform bases (the package's, which ``bench check`` uses)."""
+    from bench.plugins import random_one_hot as one_hot
+
+    return one_hot(n, length, seed)
 
 
 class LinearConv(nn.Module):
@@ -77,34 +78,11 @@ def gata_motif_x(n: int = 32, length: int = 40, seed: int = 0) -> np.ndarray:
 
 
 
-class PaperCNN(nn.Module):
-    """The paper's standard CNN (argminn-notes.md §7.1), returning the logit: three conv blocks
-    Conv -> ReLU -> BN, MaxPool(40), then Linear -> ReLU -> BN twice and Linear(5 -> 1)."""
+def paper_cnn(length: int = 500, seed: int = 0) -> nn.Module:
+    """The paper's standard CNN (argminn-notes.md §7.1) as the package builds it, not a copy."""
+    import models
 
-    def __init__(self, length: int = 500, seed: int = 0):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.conv1, self.relu1, self.bn1 = nn.Conv1d(4, 8, 10), nn.ReLU(), nn.BatchNorm1d(8)
-        self.conv2, self.relu2, self.bn2 = nn.Conv1d(8, 8, 5), nn.ReLU(), nn.BatchNorm1d(8)
-        self.conv3, self.relu3, self.bn3 = nn.Conv1d(8, 8, 5), nn.ReLU(), nn.BatchNorm1d(8)
-        self.pool = nn.MaxPool1d(40)
-        self.flatten = nn.Flatten()
-        n = 8 * ((length - 17) // 40)
-        self.fc1, self.relu4, self.bn4 = nn.Linear(n, 10), nn.ReLU(), nn.BatchNorm1d(10)
-        self.fc2, self.relu5, self.bn5 = nn.Linear(10, 5), nn.ReLU(), nn.BatchNorm1d(5)
-        self.fc3 = nn.Linear(5, 1)
-        self.scanner_width = 10
-
-    def scanner_activations(self, x):
-        with torch.no_grad():
-            return self.relu1(self.conv1(torch.as_tensor(x, dtype=torch.float32)))
-
-    def forward(self, x):
-        h = self.bn1(self.relu1(self.conv1(x)))
-        h = self.bn2(self.relu2(self.conv2(h)))
-        h = self.pool(self.bn3(self.relu3(self.conv3(h))))
-        h = self.bn4(self.relu4(self.fc1(self.flatten(h))))
-        return self.fc3(self.bn5(self.relu5(self.fc2(h))))
+    return models.build_model("cnn", {}, input_length=length, seed=seed)
 
 
 def train(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int = 5, batch_size: int = 64,
