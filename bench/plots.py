@@ -143,3 +143,92 @@ def plot_calls(calls_by_route: dict, length: int, ax=None, planted=None, colors=
     if title is not None:
         ax.set_title(title, fontsize=7, loc="left")
     return ax
+
+
+def plot_training_curves(runs: list, ax=None, title: str | None = None):
+    """Validation auROC per epoch of one model's seeds, with the events of each run marked.
+
+    Parameters
+    ----------
+    runs : list of (label, history, health)
+        ``history``: a DataFrame with ``epoch``, ``valid_auroc`` and optional ``best`` (the epoch kept) and
+        ``weight_overlap`` (the regularizer's weight; epochs with it on are shaded); ``health``: a dict
+        with optional ``ramp_start`` (marked ``|``) and ``collapse_epochs`` (marked ``x``), as
+        :func:`models.health.training_health` returns it.
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax, (3.6, 3.2))
+    on = [h.epoch[h.get("weight_overlap", pd.Series(0.0, index=h.index)) > 0] for _, h, _ in runs]
+    start = min((r.min() for r in on if len(r)), default=None)
+    if start is not None:
+        ax.axvspan(start - 0.5, max(h.epoch.max() for _, h, _ in runs) + 0.5, color="0.92", lw=0,
+                   label="overlap loss on")
+    for label, hist, health in runs:
+        line, = ax.plot(hist.epoch, hist.valid_auroc, lw=1.1, label=label)
+        best = hist[hist.get("best", pd.Series(False, index=hist.index)).astype(bool)]
+        if len(best):
+            last = best.iloc[-1]
+            ax.plot([last.epoch], [last.valid_auroc], "o", ms=4, color=line.get_color())
+        by_epoch = hist.set_index("epoch")["valid_auroc"]
+        if health.get("ramp_start") is not None and health["ramp_start"] in by_epoch.index:
+            ax.plot([health["ramp_start"]], [by_epoch[health["ramp_start"]]], "|", ms=9, mew=1.5,
+                    color=line.get_color())
+        for e in health.get("collapse_epochs", []):
+            if e in by_epoch.index:
+                ax.plot([e], [by_epoch[e]], "x", ms=6, mew=1.5, color=line.get_color())
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+    ax.set_xlabel("epoch", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, loc="lower right")
+    return ax
+
+
+def plot_attention_example(example: dict, length: int, ax=None, colors=None, layer_colors=None):
+    """ARGMINN's read-out on one sequence: each attention layer's pooled attention along the sequence, the
+    0.9 call threshold, the planted instances (shaded, named) and the instances ARGMINN calls (bars).
+
+    Parameters
+    ----------
+    example : dict
+        ``seq``, ``class``, ``planted`` (dicts with ``start, end, motif, strand, functional``),
+        ``attention`` (one list per layer: the max over heads at each scanner window) and ``calls``
+        (dicts with ``start, end, motif``), as :func:`bench.registry.argminn_examples` records them.
+    length : int
+        The sequence's length.
+    ax : matplotlib Axes, optional
+    colors : dict, optional
+        motif name -> colour of its shading.
+    layer_colors : list, optional
+        One colour per attention layer.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax, (12, 2.4))
+    colors = colors or {}
+    layer_colors = layer_colors or [None] * len(example["attention"])
+    for k, p in enumerate(example["planted"]):
+        ax.axvspan(p["start"], p["end"], color=colors.get(p["motif"], "0.85"), alpha=0.35 if p["functional"] else 0.15,
+                   lw=0)
+        # alternate label heights: planted pairs sit a few bases apart
+        ax.text((p["start"] + p["end"]) / 2, 1.03 + 0.1 * (k % 2), f"{p['motif']}{p['strand']}"
+                + ("" if p["functional"] else " (decoy)"), ha="center", fontsize=7, transform=ax.get_xaxis_transform())
+    for layer, curve in enumerate(example["attention"]):
+        ax.plot(np.arange(len(curve)), curve, color=layer_colors[layer], lw=0.9, label=f"layer {layer + 1}")
+    ax.axhline(0.9, color="0.4", ls="--", lw=0.7)
+    for c in example["calls"]:
+        ax.plot([c["start"], c["end"]], [-0.08, -0.08], color="black", lw=3, solid_capstyle="butt")
+        ax.text(c["start"], -0.2, c["motif"].replace("filter_", "f"), fontsize=6)
+    ax.set_xlim(0, length)
+    ax.set_ylim(-0.28, 1.02)
+    ax.set_ylabel("attention (max over heads)", fontsize=7)
+    ax.set_title(f"test sequence {example['seq']} (class {example['class']}); black bars: ARGMINN instance calls",
+                 fontsize=8, loc="left", pad=20)
+    return ax

@@ -196,6 +196,8 @@ def argminn_example_figures(df: pd.DataFrame, out: Path, title: str) -> dict:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    from .plots import plot_attention_example
+
     chosen = {}
     for (sim, model, seed), rec in sorted(_records(df, "record/argminn_examples").items(), key=lambda e: e[0][2]):
         if model == "argminn" and sim not in chosen and rec.get("examples"):
@@ -208,24 +210,7 @@ def argminn_example_figures(df: pd.DataFrame, out: Path, title: str) -> dict:
         layer_colors = sns.color_palette("rocket", n_layers)
         fig, axes = plt.subplots(len(examples), 1, figsize=(12, 2.4 * len(examples) + 0.6), squeeze=False)
         for ax, ex in zip(axes[:, 0], examples):
-            for k, p in enumerate(ex["planted"]):
-                ax.axvspan(p["start"], p["end"], color=colors[p["motif"]], alpha=0.35 if p["functional"] else 0.15,
-                           lw=0)
-                # alternate label heights: planted pairs sit a few bases apart
-                ax.text((p["start"] + p["end"]) / 2, 1.03 + 0.1 * (k % 2), f"{p['motif']}{p['strand']}"
-                        + ("" if p["functional"] else " (decoy)"), ha="center", fontsize=7,
-                        transform=ax.get_xaxis_transform())
-            for layer, curve in enumerate(ex["attention"]):
-                ax.plot(np.arange(len(curve)), curve, color=layer_colors[layer], lw=0.9, label=f"layer {layer + 1}")
-            ax.axhline(0.9, color="0.4", ls="--", lw=0.7)
-            for c in ex["calls"]:
-                ax.plot([c["start"], c["end"]], [-0.08, -0.08], color="black", lw=3, solid_capstyle="butt")
-                ax.text(c["start"], -0.2, c["motif"].replace("filter_", "f"), fontsize=6)
-            ax.set_xlim(0, rec["length"])
-            ax.set_ylim(-0.28, 1.02)
-            ax.set_ylabel("attention (max over heads)", fontsize=7)
-            ax.set_title(f"test sequence {ex['seq']} (class {ex['class']}); black bars: ARGMINN instance calls",
-                         fontsize=8, loc="left", pad=20)
+            plot_attention_example(ex, rec["length"], ax=ax, colors=colors, layer_colors=layer_colors)
         axes[-1, 0].set_xlabel("position (bp; attention at the first base of each scanner window)")
         axes[0, 0].legend(fontsize=7, loc="upper right", ncol=n_layers)
         fig.suptitle(f"{title} / {sim}: ARGMINN attention and instance calls vs planted motifs (shaded)",
@@ -364,6 +349,8 @@ def training_curve_figures(df: pd.DataFrame, out: Path, title: str) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .plots import plot_training_curves
+
     histories = training_histories(df)
     health = {(r.simulation, r.model, r.seed): json.loads(r.detail or "{}")
               for r in df[df.metric == "training/healthy"].itertuples()}
@@ -373,34 +360,15 @@ def training_curve_figures(df: pd.DataFrame, out: Path, title: str) -> dict:
         fig, axes = plt.subplots(1, len(model_names), figsize=(3.6 * len(model_names) + 0.4, 3.2), squeeze=False,
                                  sharey=True)
         for ax, name in zip(axes[0], model_names):
-            runs = sorted((k[2], v) for k, v in histories.items() if k[0] == sim and k[1] == name)
-            regularized = [h.epoch[h.get("weight_overlap", pd.Series(0.0, index=h.index)) > 0] for _, (h, _) in runs]
-            start = min((r.min() for r in regularized if len(r)), default=None)
-            if start is not None:
-                ax.axvspan(start - 0.5, max(h.epoch.max() for _, (h, _) in runs) + 0.5, color="0.92", lw=0,
-                           label="overlap loss on")
-            for seed, (hist, test) in runs:
+            runs = []
+            for seed, (hist, test) in sorted((k[2], v) for k, v in histories.items() if k[0] == sim and k[1] == name):
                 h = health.get((sim, name, seed), {})
                 status = f", {h['status']}" if h.get("status") and h["status"] != "converged" else ""
-                line, = ax.plot(hist.epoch, hist.valid_auroc, lw=1.1,
-                                label=f"seed {seed} (test {test.get('auroc', float('nan')):.2f}{status})")
-                best = hist[hist.get("best", pd.Series(False, index=hist.index)).astype(bool)]
-                if len(best):
-                    last = best.iloc[-1]
-                    ax.plot([last.epoch], [last.valid_auroc], "o", ms=4, color=line.get_color())
-                # the run's events (models/health.py): where the regularizer started, where it collapsed
-                by_epoch = hist.set_index("epoch")["valid_auroc"]
-                if h.get("ramp_start") is not None and h["ramp_start"] in by_epoch.index:
-                    ax.plot([h["ramp_start"]], [by_epoch[h["ramp_start"]]], "|", ms=9, mew=1.5, color=line.get_color())
-                for e in h.get("collapse_epochs", []):
-                    if e in by_epoch.index:
-                        ax.plot([e], [by_epoch[e]], "x", ms=6, mew=1.5, color=line.get_color())
-            ax.set_title(name, fontsize=9)
-            ax.set_xlabel("epoch", fontsize=8)
-            ax.tick_params(labelsize=7)
-            ax.legend(fontsize=6, loc="lower right")
+                runs.append((f"seed {seed} (test {test.get('auroc', float('nan')):.2f}{status})", hist, h))
+            # the run's events (models/health.py): where the regularizer started, where it collapsed
+            plot_training_curves(runs, ax=ax, title=name)
         axes[0, 0].set_ylabel("validation auROC", fontsize=8)
-        fig.suptitle(f"{title} / {sim}: training curves (dot: the epoch kept; |: the regularizer starts; "
+        fig.suptitle(f"{title} / {sim}: training curves\n(dot: the epoch kept; |: the regularizer starts; "
                      f"x: a collapse)", fontsize=9)
         fit_margins(fig, axes)
         path = _save(fig, out / f"training_{sim}.png")
