@@ -1,9 +1,7 @@
 """Read-outs that need no attributions: first-layer filters of any CNN, and ARGMINN's mechanism.
 
-Both defer to ``models.readout`` (imported lazily: ``bench`` may load before ``models`` is built)
-so that a CNN's filters are read with exactly ARGMINN's activation rule. Where ``models.readout``
-is missing, the same rule (argminn-notes.md §4.1) is applied here and ``details["readout_impl"]``
-says so.
+Both defer to ``models.readout`` (imported where used, so importing ``bench.methods`` stays light), so
+that a CNN's filters are read with exactly ARGMINN's activation rule (argminn-notes.md §4.1).
 """
 
 from __future__ import annotations
@@ -17,14 +15,6 @@ from simulations import Motif, empty_instances
 ACTIVATION_FRACTION = 0.5  # tau_f = 0.5 * max activation of filter f, ARGMINN's rule
 
 
-def _readout_module():
-    try:
-        from models import readout
-    except ImportError:
-        return None
-    return readout
-
-
 def scanner_activations(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """First-layer activations ``(N, F, L')`` in eval mode, batched."""
     from .attribution import eval_mode, model_device
@@ -36,26 +26,6 @@ def scanner_activations(model, x: np.ndarray, batch_size: int = 512) -> np.ndarr
             a = model.scanner_activations(torch.from_numpy(np.ascontiguousarray(x[i:i + batch_size])).to(device))
             out.append(torch.as_tensor(a).detach().float().cpu().numpy())
     return np.concatenate(out)
-
-
-def _local_activation_pfms(acts: np.ndarray, x: np.ndarray, width: int) -> dict:
-    """PFM per filter: the mean one-hot of the windows whose activation exceeds 0.5 x the filter's max.
-
-    Returns ``{f: (4, width) array}`` for filters with at least one such window.
-    """
-    out = {}
-    for f in range(acts.shape[1]):
-        a = acts[:, f]
-        tau = ACTIVATION_FRACTION * a.max()
-        if tau <= 0:
-            continue
-        seqs, starts = np.nonzero(a > tau)
-        if seqs.size == 0:
-            continue
-        idx = starts[:, None] + np.arange(width)[None, :]
-        windows = x[seqs[:, None], :, idx]  # (n, width, 4)
-        out[f] = windows.mean(axis=0).T
-    return out
 
 
 def _as_motifs(result, prefix: str = "filter") -> list[Motif]:
@@ -139,17 +109,13 @@ def filter_readout(model, x: np.ndarray, params: dict, seed: int = 0):
 
     Returns ``(motifs, instances, details)``.
     """
-    readout = _readout_module()
+    from models import readout
+
     width = int(model.scanner_width)
     acts = scanner_activations(model, x)
-    details = {"n_filters": int(acts.shape[1]), "filter_width": width}
-    if readout is not None and hasattr(readout, "activation_pfms"):
-        motifs = _as_motifs(readout.activation_pfms(model, x))
-        details["readout_impl"] = "models.readout"
-    else:
-        motifs = _as_motifs(_local_activation_pfms(acts, x, width))
-        details["readout_impl"] = "bench.methods.readouts (models.readout missing)"
-    if params.get("quality") and readout is not None and hasattr(readout, "trim_and_filter"):
+    details = {"n_filters": int(acts.shape[1]), "filter_width": width, "readout_impl": "models.readout"}
+    motifs = _as_motifs(readout.activation_pfms(model, x))
+    if params.get("quality"):
         motifs = list(readout.trim_and_filter(motifs, params["quality"]))
     keep = {m.name for m in motifs}
     names = {f: f"filter_{f}" for f in range(acts.shape[1]) if f"filter_{f}" in keep}
@@ -167,9 +133,8 @@ def argminn_readout(model, x: np.ndarray, params: dict):
 
     Returns ``(motifs, instances, details)``.
     """
-    readout = _readout_module()
-    if readout is None or not hasattr(readout, "argminn_motifs"):
-        raise RuntimeError("argminn_readout needs models.readout (argminn_motifs, argminn_instances)")
+    from models import readout
+
     from .attribution import eval_mode
 
     with eval_mode(model), torch.no_grad():
