@@ -415,6 +415,24 @@ def _first_seed_interpretations(df: pd.DataFrame, cache_root: Path, sim: str):
     return None
 
 
+def _first_seeds(df: pd.DataFrame, cache_root: Path):
+    """``(simulation, (seed, folders, dataset, index))`` for each simulation with cached interpretations
+    (:func:`_first_seed_interpretations`)."""
+    for sim in sorted(df.simulation.unique()):
+        found = _first_seed_interpretations(df, cache_root, sim)
+        if found is not None:
+            yield sim, found
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _calls_instances(folder: Path) -> bool:
     """Whether the method behind a cached interpretation declares instance calls (its ``produces``)."""
     from .plugins import find_method
@@ -442,21 +460,13 @@ def attribution_track_figures(df: pd.DataFrame, cache_root: Path, out: Path, tit
     functional planted bases whose contributions have the same sign), each drawn as two tracks (DLS,
     IG) over a window around its planted instances. One figure per simulation.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from bench.methods import Interpretation
 
     from .plots import plot_track
 
+    plt = _pyplot()
     figures = {}
-    for sim in sorted(df.simulation.unique()):
-        found = _first_seed_interpretations(df, cache_root, sim)
-        if found is None:
-            continue
-        seed, folders, ds, index = found
+    for sim, (seed, folders, ds, index) in _first_seeds(df, cache_root):
         x = ds.x[index].astype(np.float32)
         truth = ds.truth_for(index)
         func = truth[truth.functional.astype(bool)]
@@ -514,19 +524,11 @@ def instance_call_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: 
     instances, one panel each, one row per (model, route) that calls instances. One figure per
     simulation.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from .plots import plot_calls
 
+    plt = _pyplot()
     figures = {}
-    for sim in sorted(df.simulation.unique()):
-        found = _first_seed_interpretations(df, cache_root, sim)
-        if found is None:
-            continue
-        seed, folders, ds, index = found
+    for sim, (seed, folders, ds, index) in _first_seeds(df, cache_root):
         calls = {}
         for (model, method), folder in sorted(folders.items()):
             f = folder / "instances.parquet"
