@@ -256,11 +256,6 @@ def held_out(ds) -> dict:
     return out
 
 
-def held_out_ceiling(ds) -> float | None:
-    """The likelihood-ratio ceiling on the test split (:func:`held_out`'s ``value``)."""
-    return held_out(ds)["value"]
-
-
 #: the ARGMINN read-out examples the run records for the report: read out on the first
 #: ``N_READOUT_SEQUENCES`` test sequences with a planted functional motif, ``N_EXAMPLES`` of them kept
 N_EXAMPLES = 3

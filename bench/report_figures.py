@@ -205,7 +205,7 @@ def argminn_example_figures(df: pd.DataFrame, out: Path, title: str) -> dict:
     figures = {}
     for sim, rec in sorted(chosen.items()):
         examples = rec["examples"]
-        colors = dict(zip(rec["motifs"], sns.color_palette("Set2", len(rec["motifs"]))))
+        colors = _motif_colors(rec["motifs"])
         n_layers = len(examples[0]["attention"])
         layer_colors = sns.color_palette("rocket", n_layers)
         fig, axes = plt.subplots(len(examples), 1, figsize=(12, 2.4 * len(examples) + 0.6), squeeze=False)
@@ -445,10 +445,11 @@ def _calls_instances(folder: Path) -> bool:
     return method is not None and "instances" in method.produces
 
 
-def _motif_colors(ds) -> dict:
+def _motif_colors(names) -> dict:
+    """One colour per motif name (sorted), the same in every figure that shades planted sites."""
     import seaborn as sns
 
-    names = sorted(set(map(str, ds.instances.motif)))
+    names = sorted(set(map(str, names)))
     return dict(zip(names, sns.color_palette("Set2", len(names))))
 
 
@@ -491,7 +492,7 @@ def attribution_track_figures(df: pd.DataFrame, cache_root: Path, out: Path, tit
                 panels.append((model, seq, what, agree[seq], {"DeepLiftSHAP": dls, "IG": ig}))
         if not panels:
             continue
-        colors = _motif_colors(ds)
+        colors = _motif_colors(ds.instances.motif)
         n_rows = 2 * len(panels)
         fig, axes = plt.subplots(n_rows, 1, figsize=(11, 1.35 * n_rows + 0.7), squeeze=False)
         row_i = 0
@@ -501,10 +502,9 @@ def attribution_track_figures(df: pd.DataFrame, cache_root: Path, out: Path, tit
             mid, half = (lo + hi) // 2, max(TRACK_WINDOW, hi - lo + 10) // 2
             start = int(np.clip(mid - half, 0, max(0, ds.length - 2 * half)))
             end = min(ds.length, start + 2 * half)
-            planted = sites.assign(start=sites.start, end=sites.end)
             for route, m in maps.items():
                 ax = axes[row_i, 0]
-                plot_track((np.asarray(m[seq]) * x[seq])[:, start:end], ax=ax, start=start, planted=planted,
+                plot_track((np.asarray(m[seq]) * x[seq])[:, start:end], ax=ax, start=start, planted=sites,
                            colors=colors, title=f"{model} · {route} · sequence {int(index[seq])} (signs agree at "
                                                 f"{share:.0%} of planted bases: {what})")
                 row_i += 1
@@ -543,7 +543,7 @@ def instance_call_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: 
         chosen = [int(s) for s in counts.index[:N_CALL_SEQUENCES]]
         if not chosen:
             continue
-        colors = _motif_colors(ds)
+        colors = _motif_colors(ds.instances.motif)
         height = 0.22 * len(calls) + 0.9
         fig, axes = plt.subplots(len(chosen), 1, figsize=(11, height * len(chosen) + 0.6), squeeze=False)
         for ax, seq in zip(axes[:, 0], chosen):

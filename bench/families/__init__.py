@@ -130,7 +130,7 @@ class ScoringContext:
         return functional_motifs(self.ds)
 
 
-def functional_motifs(ds, truth: pd.DataFrame | None = None) -> list:
+def functional_motifs(ds) -> list:
     """The motifs that carry label information (every grammar motif that is not only a decoy)."""
     inst = ds.instances
     names = sorted(set(inst.loc[inst.functional, "motif"]))
