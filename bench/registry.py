@@ -337,14 +337,14 @@ def training_device(component, device: str = "auto") -> str:
     return str(want)
 
 
-def train_and_save(component, ds, seed: int, directory: Path, device: str = "auto"):
+def train_and_save(component, ds, seed: int, directory: Path, device: str = "auto", on_epoch=None):
     import models
 
     _load_model_plugin(component)
     model = models.build_model(component.name, component.params, input_length=ds.length, seed=seed)
     # progress bars from worker processes would interleave; the runner shows per-cell progress
     config = models.TrainConfig.from_dict({"progress": False, "device": device, **(component.train or {})})
-    result = models.fit(model, ds, config, seed=seed)
+    result = models.fit(model, ds, config, seed=seed, on_epoch=on_epoch)
     models.save_model(directory / "model.pt", result.model,
                       spec={"name": component.name, "params": component.params, "input_length": ds.length},
                       provenance={"dataset": ds.fingerprint(), "seed": seed, "train": config.to_dict(),

@@ -204,6 +204,13 @@ def _stage(task: CellTask, what: str) -> None:
     log.info("%s %s·%s·%s: %s", STAGE_TAG, task.simulation.label, task.model.label, task.seed, what)
 
 
+def _epoch_line(entry: dict, cap: int) -> str:
+    """What the terminal shows of a cell while it trains: the epoch and its validation auROC."""
+    auroc = entry.get("valid_auroc")
+    shown = f", valid auROC {auroc:.3f}" if isinstance(auroc, float) and auroc == auroc else ""
+    return f"training epoch {entry['epoch'] + 1} of at most {cap}{shown}"
+
+
 def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_seed: int) -> list:
     rows = []
     ds = registry.load_dataset(cache.path("dataset", task.ds_key))
@@ -214,7 +221,8 @@ def _compute_cell(task: CellTask, cache: StageCache, base: dict, m_key: str, m_s
     try:
         model_path = cache.get_or_compute(
             "model", m_key,
-            lambda tmp: registry.train_and_save(task.model, ds, m_seed, tmp, device=task.device),
+            lambda tmp: registry.train_and_save(task.model, ds, m_seed, tmp, device=task.device,
+                                                on_epoch=lambda entry, cap: _stage(task, _epoch_line(entry, cap))),
             meta={"model": task.model.identity(), "dataset": task.ds_key, "seed": m_seed})
         trained = registry.load_trained(model_path, task.model, ds, device=task.device)
     except Exception as exc:

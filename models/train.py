@@ -387,7 +387,8 @@ class _Snapshot:
         opt.load_state_dict(copy.deepcopy(self.opt_state))
 
 
-def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int = 0) -> TrainResult:
+def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int = 0,
+        on_epoch=None) -> TrainResult:
     """Train ``model`` in place on ``dataset``'s train split; returns a copy with the best weights.
 
     Parameters
@@ -400,6 +401,10 @@ def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int 
         ``schedule="adaptive"`` (default) or ``"paper"`` (see :class:`TrainConfig`).
     seed : int
         Seeds batch sampling and any dropout; with the same model init, same seed → same weights on CPU.
+    on_epoch : callable, optional
+        Called after each epoch as ``on_epoch(entry, max_epochs)`` with that epoch's history entry (its
+        ``epoch`` counts from 0; ``max_epochs`` is the cap, which the adaptive schedule may stop short
+        of). For progress display: it gets a copy of the entry and cannot change training.
 
     Returns
     -------
@@ -456,6 +461,8 @@ def fit(model: nn.Module, dataset, config: TrainConfig | None = None, seed: int 
                      "epoch_time_s": time.perf_counter() - t0}
             history.append(entry)
             bar.set_postfix(valid_loss=f"{valid['loss']:.4f}")
+            if on_epoch is not None:
+                on_epoch(dict(entry), n_epochs)
             if adaptive is not None:
                 activation = filter_activation(model, x_valid)
                 decision = adaptive.observe(epoch, valid["loss"], valid["auroc"], activation)

@@ -197,6 +197,17 @@ def test_fit_is_deterministic(name, tiny_dataset):
     assert not r.model.training
 
 
+def test_fit_reports_each_epoch_and_training_is_the_same_with_or_without_the_callback(tiny_dataset):
+    seen = []
+    cfg = TrainConfig(**{**TINY, "epochs": 3})
+    watched = fit(build_model("cnn", {}, 100), tiny_dataset, cfg, seed=1,
+                  on_epoch=lambda entry, cap: seen.append((entry["epoch"], cap, entry["valid_auroc"])))
+    plain = fit(build_model("cnn", {}, 100), tiny_dataset, cfg, seed=1)
+    assert seen == [(h["epoch"], 3, h["valid_auroc"]) for h in watched.history] and len(seen) == 3
+    for a, b in zip(watched.model.state_dict().values(), plain.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 def test_fit_best_weights_are_a_copy(tiny_dataset):
     model = build_model("cnn", {}, 100)
     r = fit(model, tiny_dataset, TrainConfig(**{**TINY, "epochs": 3}), seed=0)
