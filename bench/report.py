@@ -23,7 +23,7 @@ FAMILY_TITLES = {
     "motifs": "Motif recovery (discovered vs planted motifs)",
     "instances": "Motif instances (calls vs planted sites)",
     "attributions": "Attributions vs planted positions",
-    "agreement": "DeepLiftSHAP vs Integrated Gradients agreement",
+    "agreement": "Attribution agreement (DeepLiftSHAP vs IG; DeepLiftSHAP vs itself with redrawn references)",
     "completeness": "Attribution completeness (exactness)",
     "syntax": "Syntax recovery (in-silico experiments)",
     "faithfulness": "Faithfulness to the model (deletion curves, reverse complement, randomized model)",
