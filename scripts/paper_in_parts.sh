@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run suites/paper.yaml one grammar at a time and keep each part's results, so that a session that
 # ends (and takes the cache with it) loses at most the grammar it was on. Merge the parts with
-#   python -m bench report PARTS/*/results.parquet --out reports/paper
+#   python -m bench report PARTS/GRAMMAR ... --out reports/paper   (the committed parts: reports/paper_parts/)
 # Usage: scripts/paper_in_parts.sh PARTS_DIR MODELS METHODS SIMULATION...
 set -euo pipefail
 parts=$1 models=$2 methods=$3
