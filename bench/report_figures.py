@@ -25,11 +25,31 @@ def _logo(ax, pfm, title):
     plot_logo(pfm, ax=ax, title=title)
 
 
+def discovered_logo_panels(found, truth) -> list:
+    """A route's discovered motifs as logo panels ``[(title, trimmed pfm), ...]``, at most
+    ``MAX_MOTIFS_SHOWN``: trimmed by information content as the metrics score them; those that pass
+    the quality rule first, by their best similarity to a planted motif, then those it drops, marked
+    so. A one- or two-column pattern can correlate near 1 with some column of a planted motif, but
+    the metrics never score it."""
+    from simulations.quality import passes_quality
+
+    from .metrics import aligned_pearson, trim_by_ic
+
+    scored = []
+    for m in found:
+        pfm = trim_by_ic(m.pfm)
+        if pfm.size == 0:  # nothing above the information cut: nothing to draw
+            continue
+        best = max((aligned_pearson(pfm, t.pfm) for t in truth), default=0.0)
+        scored.append((passes_quality(m.pfm), best, m.name, pfm))
+    scored.sort(key=lambda s: (not s[0], -s[1]))
+    return [(f"{name} (sim {s:.2f}{'' if ok else ', fails quality'})", pfm) for ok, s, name, pfm in scored[:MAX_MOTIFS_SHOWN]]
+
+
 def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str) -> dict:
     """One figure per simulation: planted motifs, then each route's discovered motifs (first seed).
 
-    Discovered motifs are ordered by their best similarity to a planted motif and
-    trimmed by information content, so what is shown is what the metrics scored.
+    Each route's row is :func:`discovered_logo_panels`.
     """
     import matplotlib
 
@@ -38,7 +58,6 @@ def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str
 
     from simulations import read_meme
 
-    from .metrics import aligned_pearson, trim_by_ic
 
     entries = []
     for lab, keys in stage_keys(df, "runtime_s/interpret"):
@@ -62,18 +81,10 @@ def motif_logo_figures(df: pd.DataFrame, cache_root: Path, out: Path, title: str
                 found = list(read_meme(f).values())
             except ValueError:
                 found = []
-            scored = []
-            for m in found:
-                pfm = trim_by_ic(m.pfm)
-                if pfm.size == 0:  # nothing above the information cut: nothing to draw
-                    continue
-                sim_best = max((aligned_pearson(pfm, t.pfm) for t in truth), default=0.0)
-                scored.append((sim_best, m.name, pfm))
-            if not scored:  # attribution-only routes discover no motifs
+            shown = discovered_logo_panels(found, truth)
+            if not shown:  # attribution-only routes discover no motifs
                 continue
-            scored.sort(key=lambda s: -s[0])
-            rows.append((f"{lab['model']} · {lab['method']}",
-                         [(f"{name} (sim {s:.2f})", pfm) for s, name, pfm in scored[:MAX_MOTIFS_SHOWN]]))
+            rows.append((f"{lab['model']} · {lab['method']}", shown))
         ncol = max(1, max(len(r[1]) for r in rows))
         fig, axes = plt.subplots(len(rows), ncol, figsize=(2.1 * ncol + 1.6, 1.05 * len(rows) + 0.6), squeeze=False)
         for i, (route_name, motifs) in enumerate(rows):

@@ -288,3 +288,21 @@ def test_fit_margins_keeps_labels_and_titles_inside_the_figure_and_off_other_axe
                 if other is not ax:
                     assert not box.overlaps(other.get_window_extent(renderer)), text.get_text()
     plt.close(fig)
+
+
+def test_logo_panels_put_patterns_the_quality_rule_drops_last_and_say_so():
+    """A one-column "A" correlates perfectly with an A column of the planted motif, but the quality
+    rule (trimmed length >= 5) drops it, so the metrics never score it: the logo must not show it
+    first as a perfect match."""
+    from bench.report_figures import discovered_logo_panels
+    from simulations import Motif
+
+    one_hot = lambda s: np.eye(4)[["ACGT".index(c) for c in s]].T * 0.97 + 0.0075
+    planted = Motif("P", one_hot("AGGAAGT"))
+    found = [Motif("single_A", np.hstack([np.full((4, 3), 0.25), one_hot("A"), np.full((4, 3), 0.25)])),
+             Motif("close", one_hot("AGGAAGC")), Motif("flat", np.full((4, 8), 0.25))]
+    panels = discovered_logo_panels(found, [planted])
+    titles = [t for t, _ in panels]
+    assert titles[0].startswith("close (sim ") and "fails" not in titles[0]
+    assert titles[1].startswith("single_A (sim 1.00, fails quality")
+    assert len(panels) == 2 and panels[1][1].shape == (4, 1)  # the flat one trims to nothing
