@@ -29,7 +29,7 @@ TARGET_FRACTION = 0.05
 
 
 def _patch_trivial(monkeypatch):
-    def no_training(model, ds, config, seed=0):
+    def no_training(model, ds, config, seed=0, on_epoch=None):
         return models.TrainResult(model.eval(), [], {"auroc": 0.5, "average_precision": 0.5, "accuracy": 0.5})
 
     def planted_answer(self, model, x, params=None, seed=0, truth_motifs=None):
