@@ -501,8 +501,11 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
     try:
         # datasets first, in this process: cells of the same simulation and seed share them
         ds_keys, ds_failed = {}, {}
+        bar = _progress(len(suite.simulations) * len(suite.seeds), progress, f"{suite.name}: datasets", "dataset")
         for sim in suite.simulations:
             for seed in suite.seeds:
+                if bar:
+                    bar.set_postfix_str(f"{sim.label}·{seed}", refresh=True)
                 key, data_seed = dataset_key(sim, seed)
                 try:
                     cache.get_or_compute("dataset", key, lambda tmp, sim=sim, s=data_seed: registry.simulate_and_save(
@@ -511,8 +514,12 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
                     # simulation's cells fail, every other one runs
                     log.exception("simulating %s (seed %s) failed", sim.label, seed)
                     ds_failed[(sim.label, seed)] = _reason(exc)
-                    continue
-                ds_keys[(sim.label, seed)] = key
+                else:
+                    ds_keys[(sim.label, seed)] = key
+                if bar:
+                    bar.update(1)
+        if bar:
+            bar.close()
         counters = _merge({}, cache.counters())
 
         interpret = suite.raw.interpret.model_dump()
@@ -540,7 +547,7 @@ def run_suite(suite: Suite, executor=None, progress: bool = True, report: bool =
             if bar:
                 bar.close()
             checks = consistency_tasks(tasks, suite.seeds, all_rows)
-            bar = _progress(len(checks), progress, f"{suite.name}: consistency")
+            bar = _progress(len(checks), progress, f"{suite.name}: consistency", "check")
             for _, result in executor.map(run_consistency, checks):
                 all_rows.extend(result.rows)
                 counters = _merge(counters, result.counters)
@@ -627,12 +634,12 @@ class StageWatcher:
         self.current.pop(cell, None)
 
 
-def _progress(total, enabled, desc):
+def _progress(total, enabled, desc, unit="cell"):
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="cell")
+    return tqdm(total=total, desc=desc, unit=unit)
 
 
 def _log_file() -> Path | None:

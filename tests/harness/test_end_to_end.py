@@ -260,3 +260,17 @@ def test_the_talks_figures_read_the_interpreted_sequences_the_run_recorded(tmp_p
         assert (figures / name).stat().st_size > 10_000, name
     readme = (tmp_path / "run" / "report" / "README.md").read_text()
     assert "(failed)" not in readme and "DeepLiftSHAP and IG on the same sequences" in readme
+
+
+def test_the_terminal_counts_datasets_cells_and_training_epochs(tmp_path, capsys):
+    """Progress per stage: a bar over the datasets (simulated in this process), one over the cells,
+    and, beside it, each training cell's epoch (from the stage lines, see StageWatcher)."""
+    data = tiny_suite(tmp_path / "run", methods=[])
+    data["seeds"] = [0, 1]
+    data["metrics"] = ["prediction"]
+    summary = run_suite(load_suite(data), executor=SerialExecutor(), progress=True, report=False)
+    assert summary.n_failed == 0
+    err = capsys.readouterr().err
+    assert "datasets: 100%" in err and "2/2" in err and "cells: 100%" in err
+    text = "".join(p.read_text() for p in (tmp_path / "run" / "logs").glob("run-*.log"))
+    assert "spi1_single·cnn·1: training epoch 1 of at most 1" in text
