@@ -20,6 +20,10 @@ Two families of scores:
   :func:`bench.metrics.motifs.motif_assignment`). ``average_precision`` is sklearn-style AP over
   the call score with the identity-blind one-to-one matches as true positives and all planted
   instances as positives (unmatched planted instances cap it at the final recall).
+  ``best_f1`` is the F1 of the calls at or above the cut-off on the call score that maximizes it
+  (see :func:`best_cutoff`): found with the truth, so an oracle. It answers "how well could this
+  ranking of calls do at its best cut-off", apart from where the route chose to stop; a scan of
+  the true motifs at its best cut-off bounds what a fixed cut-off of that scan reaches.
 
 :func:`topk_curve` gives both families over the top k calls by score (the paper's top-k table);
 :func:`sequence_counts` the calls and planted instances per sequence.
@@ -173,6 +177,45 @@ def greedy_match(ci: np.ndarray, tj: np.ndarray, iou: np.ndarray, rank: np.ndarr
     return match
 
 
+def best_cutoff(scores: np.ndarray, tp: np.ndarray, n_truth: int) -> np.ndarray:
+    """Which calls a cut-off on the call score keeps when it is set where F1 is highest.
+
+    The greedy matching takes calls in score order and a call's match depends only on the calls
+    before it, so the matches of the calls above any cut-off are those of the full matching
+    restricted to them: F1 at the cut-off keeping the top ``k`` calls is ``2 TP_k / (k + n_truth)``
+    with ``TP_k`` the matched calls among them. A cut-off cannot split tied scores; NaN scores rank
+    last (one tie group). On equal F1 the stricter cut-off (fewer calls) wins; with no planted
+    instance, or no matched call, it keeps none.
+
+    Parameters
+    ----------
+    scores : (n_calls,) float, the call scores (higher first)
+    tp : (n_calls,) bool, whether each call is matched (in the full greedy matching)
+    n_truth : int, the planted (functional) instances
+
+    Returns
+    -------
+    (n_calls,) bool: the calls the best cut-off keeps.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    tp = np.asarray(tp, dtype=bool)
+    if scores.shape != tp.shape or scores.ndim != 1:
+        raise ValueError(f"scores and tp must be 1-D of one length, got shapes {scores.shape} and {tp.shape}")
+    keep = np.zeros(scores.size, dtype=bool)
+    if scores.size == 0 or n_truth <= 0 or not tp.any():
+        return keep
+    s = np.where(np.isnan(scores), -np.inf, scores)
+    order = np.argsort(-s, kind="stable")
+    ranked = s[order]
+    # a cut-off may fall only after the last call of a tie group
+    ends = np.flatnonzero(np.append(ranked[:-1] != ranked[1:], True))
+    tp_k = np.cumsum(tp[order])[ends]
+    f1 = 2.0 * tp_k / (ends + 1 + n_truth)
+    best = int(ends[int(np.argmax(f1))])  # argmax: the first, so the stricter cut-off on ties
+    keep[order[:best + 1]] = True
+    return keep
+
+
 def _safe_div(a: float, b: float) -> float:
     return float(a) / float(b) if b else np.nan
 
@@ -197,6 +240,7 @@ class _Matching:
     tp_identity: np.ndarray | None   # (n_calls,) bool identity-aware match; None without assignment
     on_decoy: np.ndarray             # (n_calls,) bool: overlaps a decoy and no functional instance
     on_background_match: np.ndarray  # (n_calls,) bool: overlaps a background match and no functional instance
+    kept_best: np.ndarray            # (n_calls,) bool: kept by the cut-off with the highest F1 (best_cutoff)
     n_truth_hit: int                 # functional instances overlapped by some call
     n_decoys: int
     n_decoys_hit: int
@@ -263,7 +307,8 @@ def _match(calls: pd.DataFrame, truth: pd.DataFrame, assignment: dict | None, n_
     return _Matching(
         n_sequences=n_sequences, call_seq=calls["seq"].to_numpy(np.int64), call_score=score,
         target_seq=target["seq"].to_numpy(np.int64), hit=hit, tp=tp, tp_identity=tp_identity,
-        on_decoy=on_decoy & ~hit, on_background_match=on_match & ~hit, n_truth_hit=int(np.unique(tj).size),
+        on_decoy=on_decoy & ~hit, on_background_match=on_match & ~hit, kept_best=best_cutoff(score, tp, n_t),
+        n_truth_hit=int(np.unique(tj).size),
         n_decoys=len(decoys), n_decoys_hit=n_decoys_hit, n_background_matches=len(matches),
         n_background_matches_hit=n_matches_hit)
 
@@ -286,7 +331,8 @@ def instance_scores(calls: pd.DataFrame, truth: pd.DataFrame, assignment: dict |
     Returns
     -------
     dict with paper_precision, paper_recall, paper_recall_distinct, precision, recall, f1,
-    average_precision, precision_identity, recall_identity, f1_identity, decoy_call_fraction,
+    average_precision, best_f1, best_f1_identity, best_f1_kept_fraction (the share of the calls
+    the best cut-off keeps), precision_identity, recall_identity, f1_identity, decoy_call_fraction,
     decoy_hit_fraction, background_match_call_fraction, background_match_hit_fraction,
     precision_excluding_background_matches, calls_per_sequence, truth_per_sequence,
     per_sequence_count_mae (mean |calls − functional instances| over sequences),
@@ -306,7 +352,8 @@ def instance_scores(calls: pd.DataFrame, truth: pd.DataFrame, assignment: dict |
 
     NaN only where undefined: precisions and the call fractions with no calls (and
     ``precision_excluding_background_matches`` also when every call is on a background match);
-    recalls and AP with no functional planted instance; F1 with neither; identity scores without
+    recalls and AP with no functional planted instance; F1 with neither (``best_f1`` also: with
+    no call kept it is 0 when there are planted instances); identity scores without
     assignment; decoy_hit_fraction with no decoy; background_match_hit_fraction with no
     background match; per-sequence values when there is no sequence (both tables empty and
     ``n_sequences`` not given, or ``n_sequences`` = 0).
@@ -324,12 +371,18 @@ def instance_scores(calls: pd.DataFrame, truth: pd.DataFrame, assignment: dict |
         "f1": _safe_div(2 * tp, n_c + n_t),  # 2TP / (2TP + FP + FN), FP + TP = calls, FN + TP = truth
     }
     out["average_precision"] = float(average_precision_rows(m.call_score[None, :], m.tp[None, :], n_pos=n_t)[0])
+    n_best = int(m.kept_best.sum())
+    out["best_f1"] = _safe_div(2 * int((m.tp & m.kept_best).sum()), n_best + n_t)
+    out["best_f1_kept_fraction"] = _safe_div(n_best, n_c)
     if m.tp_identity is None:
-        out.update(dict.fromkeys(("precision_identity", "recall_identity", "f1_identity"), np.nan))
+        out.update(dict.fromkeys(("precision_identity", "recall_identity", "f1_identity", "best_f1_identity"),
+                                 np.nan))
     else:
         tpi = int(m.tp_identity.sum())
         out.update({"precision_identity": _safe_div(tpi, n_c), "recall_identity": _safe_div(tpi, n_t),
-                    "f1_identity": _safe_div(2 * tpi, n_c + n_t)})
+                    "f1_identity": _safe_div(2 * tpi, n_c + n_t),
+                    # the identity-aware matches among the calls the (identity-blind) best cut-off keeps
+                    "best_f1_identity": _safe_div(2 * int((m.tp_identity & m.kept_best).sum()), n_best + n_t)})
     n_on_match = int(m.on_background_match.sum())
     out["decoy_call_fraction"] = _safe_div(m.on_decoy.sum(), n_c)
     out["decoy_hit_fraction"] = _safe_div(m.n_decoys_hit, m.n_decoys)
@@ -362,7 +415,9 @@ def instance_components(calls: pd.DataFrame, truth: pd.DataFrame, assignment: di
     - ``paper_precision = Σ paper_hits / Σ n_calls``, ``paper_recall = Σ paper_hits / Σ n_truth``;
     - ``decoy_call_fraction = Σ decoy_calls / Σ n_calls``,
       ``background_match_call_fraction = Σ background_match_calls / Σ n_calls``,
-      ``precision_excluding_background_matches = Σ tp / (Σ n_calls − Σ background_match_calls)``.
+      ``precision_excluding_background_matches = Σ tp / (Σ n_calls − Σ background_match_calls)``;
+    - ``best_f1 = 2 Σ tp_best / (Σ n_calls_best + Σ n_truth)`` (``best_f1_identity`` with
+      ``tp_identity_best``), at the cut-off chosen once on every sequence: a resample keeps it fixed.
 
     Summed over every sequence once, these reproduce :func:`instance_scores` exactly.
 
@@ -377,7 +432,8 @@ def instance_components(calls: pd.DataFrame, truth: pd.DataFrame, assignment: di
     matches), ``tp_identity`` (identity-aware matches; all NaN, float, when ``assignment`` is
     None), ``paper_hits`` (calls overlapping some functional instance), ``decoy_calls`` and
     ``background_match_calls`` (calls overlapping a decoy / a background match and no
-    functional instance).
+    functional instance), ``n_calls_best``, ``tp_best`` and ``tp_identity_best`` (the same counts
+    among the calls the best cut-off keeps).
     """
     m = _match(calls, truth, assignment, n_sequences)
     n = m.n_sequences
@@ -395,6 +451,10 @@ def instance_components(calls: pd.DataFrame, truth: pd.DataFrame, assignment: di
         "paper_hits": per_sequence(m.hit),
         "decoy_calls": per_sequence(m.on_decoy),
         "background_match_calls": per_sequence(m.on_background_match),
+        "n_calls_best": per_sequence(m.kept_best),
+        "tp_best": per_sequence(m.tp & m.kept_best),
+        "tp_identity_best": (np.full(n, np.nan) if m.tp_identity is None
+                             else per_sequence(m.tp_identity & m.kept_best)),
     })
 
 

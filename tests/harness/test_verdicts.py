@@ -19,9 +19,14 @@ def _row(sim, model, seed, method, metric, value, status="ok", detail=""):
             "method_params": _params(method), "detail": detail}
 
 
-def _instances(tp, n_calls, n_truth, status="ok", sim="g", model="argminn", method="argminn_readout", seed=0):
+def _instances(tp, n_calls, n_truth, status="ok", sim="g", model="argminn", method="argminn_readout", seed=0,
+               tp_best=None, n_calls_best=None):
+    """A per-sequence components row; at the best cut-off the same counts unless given."""
     tp, n_calls, n_truth = ([int(v) for v in a] for a in (tp, n_calls, n_truth))
-    detail = json.dumps({"n_calls": n_calls, "n_truth": n_truth, "tp": tp, "tp_identity": tp, "paper_hits": tp})
+    tp_best = tp if tp_best is None else [int(v) for v in tp_best]
+    n_calls_best = n_calls if n_calls_best is None else [int(v) for v in n_calls_best]
+    detail = json.dumps({"n_calls": n_calls, "n_truth": n_truth, "tp": tp, "tp_identity": tp, "paper_hits": tp,
+                         "tp_best": tp_best, "tp_identity_best": tp_best, "n_calls_best": n_calls_best})
     return _row(sim, model, seed, method, "per_sequence/instances", len(tp), status, detail)
 
 
@@ -79,10 +84,41 @@ def test_a_route_above_the_positive_control_is_flagged(table):
     # a control that finds no site: every route beats it, which the report must flag
     for i in boosted.index[ctrl & (boosted.metric == "per_sequence/instances")]:
         d = json.loads(boosted.at[i, "detail"])
-        d["tp"] = d["tp_identity"] = [0] * len(d["tp"])
+        d["tp"] = d["tp_identity"] = d["tp_best"] = d["tp_identity_best"] = [0] * len(d["tp"])
         boosted.at[i, "detail"] = json.dumps(d)
     flagged = control_bounds(boosted)
-    assert flagged[flagged.metric == "instances/f1"].beats_control.all()
+    f1 = flagged[flagged.metric == "instances/f1"]
+    assert len(f1) == 2 and f1.beats_control.all() and (f1.control_metric == "instances/best_f1").all()
+
+
+def test_the_control_is_held_to_its_best_cut_off():
+    """A control whose rule calls a weak background match beside each site (F1 2/3) but whose best
+    cut-off keeps the sites alone (F1 1): a route calling the sites alone (F1 1) beats the rule,
+    not the bound; one result table of results written before best_f1 existed has no bound rows."""
+    ones, twos = [1] * 200, [2] * 200
+    rows = []
+    for seed in (0, 1):
+        rows += [_instances(ones, ones, ones, seed=seed),
+                 _instances(ones, twos, ones, method="positive_control", seed=seed, n_calls_best=ones)]
+    table = pd.DataFrame(rows)
+    b = control_bounds(table).set_index("metric")
+    assert b.loc["instances/f1"].verdict == "tie" and b.loc["instances/f1"].value_b == 1.0
+    assert not b.beats_control.any()
+    from bench.verdicts import compare
+
+    # against the rule's F1 the route would be "better": what the old bound flagged
+    rule = compare(table, "g", "instances/f1", ("argminn", "argminn_readout"), ("argminn", "positive_control"))
+    assert rule["verdict"] == "better" and rule["value_b"] == pytest.approx(2 / 3)
+    old = table.copy()
+    for i in old.index:
+        d = json.loads(old.at[i, "detail"])
+        for k in ("tp_best", "tp_identity_best", "n_calls_best"):
+            d.pop(k)
+        old.at[i, "detail"] = json.dumps(d)
+    assert control_bounds(old).empty
+    with pytest.raises(ValueError, match="metric_b"):
+        compare(table, "g", "instances/f1", ("argminn", "argminn_readout"), ("argminn", "positive_control"),
+                metric_b="motifs/recall")
 
 
 def test_per_model_metrics_need_three_seeds(table):

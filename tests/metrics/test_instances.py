@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from bench.metrics import instance_components, instance_scores, overlap_pairs, sequence_counts, topk_curve
-from bench.metrics.instances import call_priority, greedy_match
+from bench.metrics.instances import best_cutoff, call_priority, greedy_match
 from simulations import empty_instances
 
 
@@ -258,6 +258,8 @@ def _pooled(parts: pd.DataFrame) -> dict:
         "decoy_call_fraction": div(s.decoy_calls, s.n_calls),
         "background_match_call_fraction": div(s.background_match_calls, s.n_calls),
         "precision_excluding_background_matches": div(s.tp, s.n_calls - s.background_match_calls),
+        "best_f1": div(2 * s.tp_best, s.n_calls_best + s.n_truth),
+        "best_f1_identity": div(2 * s.tp_identity_best, s.n_calls_best + s.n_truth),
     }
 
 
@@ -280,6 +282,10 @@ def test_components_hand_made():
     assert parts["paper_hits"].tolist() == [3, 0, 0, 0]
     assert parts["decoy_calls"].tolist() == [0, 1, 0, 0]
     assert parts["background_match_calls"].tolist() == [0, 0, 0, 0]
+    # the best cut-off keeps the 0.9 and 0.8 calls (test_best_cutoff_hand_made)
+    assert parts["n_calls_best"].tolist() == [2, 0, 0, 0]
+    assert parts["tp_best"].tolist() == [2, 0, 0, 0]
+    assert parts["tp_identity_best"].tolist() == [1, 0, 0, 0]
     _assert_same(_pooled(parts), instance_scores(c, T, assignment={"p0": "GATA", "p1": "GATA"}, n_sequences=4))
     # no assignment: a NaN column; no rows at all: an empty frame
     assert instance_components(c, T)["tp_identity"].isna().all()
@@ -329,4 +335,72 @@ def test_components_over_a_bootstrap_resample_score_the_resampled_tables():
         parts = instance_components(c, t, assignment, n_sequences=5)
         idx = rng.integers(0, 5, 5)
         r = instance_scores(_resampled(c, idx), _resampled(t, idx), assignment, n_sequences=5)
-        _assert_same(_pooled(parts.iloc[idx]), r)
+        pooled = _pooled(parts.iloc[idx])
+        # the best cut-off is chosen once, on every sequence: a resample keeps it, so it is not the
+        # cut-off the resampled tables would choose (and never beats it)
+        assert np.isnan(pooled["best_f1"]) or pooled["best_f1"] <= r["best_f1"] + 1e-12
+        del pooled["best_f1"], pooled["best_f1_identity"]
+        _assert_same(pooled, r)
+
+
+# ---------------------------------------------------------------- the best cut-off
+
+
+def test_best_cutoff_hand_made():
+    c = calls([
+        (0, 12, 22, "+", "p0", 0.9), (0, 14, 24, "-", "p0", 0.5), (0, 55, 65, "+", "p1", 0.8),
+        (1, 36, 46, "+", "p1", 0.7), (1, 82, 92, "+", "p0", 0.6),
+    ])
+    r = instance_scores(c, T, assignment={"p0": "GATA", "p1": "GATA"}, n_sequences=4)
+    # by score: TP, TP, FP, FP, FP with 3 planted: F1 at k = 1..5 is 2/4, 4/5, 4/6, 4/7, 4/8
+    assert r["best_f1"] == pytest.approx(4 / 5)
+    assert r["best_f1_kept_fraction"] == pytest.approx(2 / 5)
+    assert r["f1"] == pytest.approx(4 / 8)
+    # identity: of the two kept calls only p0's names GATA rightly
+    assert r["best_f1_identity"] == pytest.approx(2 / 5)
+    assert np.isnan(instance_scores(c, T)["best_f1_identity"])
+
+
+def test_best_cutoff_drops_weak_background_matches():
+    # a scan that calls both planted sites strongly and three weaker background matches: its F1 at
+    # the rule's cut-off is 4/7, at the best cut-off 1 (what the positive control is held to)
+    t = TR.copy()
+    c = calls([(0, 10, 20, "+", "A", 9.0), (1, 30, 40, "+", "A", 8.0), (0, 50, 60, "+", "A", 4.0),
+               (1, 60, 70, "+", "A", 3.5), (2, 0, 10, "+", "A", 3.0)])
+    t.loc[2, ["role", "functional"]] = ["r", True]  # seq 1's decoy made a planted site
+    r = instance_scores(c, t)
+    assert r["f1"] == pytest.approx(2 * 2 / (5 + 2))
+    assert r["best_f1"] == 1.0 and r["best_f1_kept_fraction"] == pytest.approx(2 / 5)
+
+
+def test_best_cutoff_never_splits_ties_and_prefers_the_stricter():
+    # scores 2, 1, 1 with TP, FP, TP and 2 planted: keeping 1 gives 2/3, keeping all 3 gives 4/5;
+    # the two tied calls go together
+    assert best_cutoff(np.array([2.0, 1.0, 1.0]), np.array([True, False, True]), 2).tolist() == [True] * 3
+    # equal F1 (2/3 at k=1 and 4/6 at k=4 with 2 planted): the stricter wins
+    assert best_cutoff(np.array([4.0, 3.0, 2.0, 1.0]), np.array([True, False, False, True]), 2).tolist() == [
+        True, False, False, False]
+    # NaN scores rank last, as one group
+    assert best_cutoff(np.array([np.nan, 1.0]), np.array([True, True]), 2).tolist() == [True, True]
+    assert best_cutoff(np.array([np.nan, 1.0]), np.array([False, True]), 2).tolist() == [False, True]
+    # nothing matched or nothing planted: no call kept
+    assert not best_cutoff(np.array([1.0, 2.0]), np.array([False, False]), 3).any()
+    assert not best_cutoff(np.array([1.0]), np.array([True]), 0).any()
+    assert best_cutoff(np.array([]), np.array([], dtype=bool), 3).size == 0
+    with pytest.raises(ValueError, match="one length"):
+        best_cutoff(np.array([1.0, 2.0]), np.array([True]), 1)
+
+
+def test_best_f1_against_every_threshold():
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        c = _random(rng, int(rng.integers(0, 20)), 3, 40)
+        c["score"] = rng.integers(0, 4, len(c)).astype(float)  # many ties
+        t = _random(rng, int(rng.integers(1, 12)), 3, 40)
+        r = instance_scores(c, t)
+        best = 0.0  # keeping no call: F1 0
+        for thr in np.unique(c["score"]):
+            kept = c[c["score"] >= thr].reset_index(drop=True)
+            best = max(best, instance_scores(kept, t)["f1"])
+        assert r["best_f1"] == pytest.approx(best)
+        assert r["best_f1"] >= r["f1"] - 1e-12
