@@ -493,6 +493,8 @@ MEASURE_LABELS = {
     "instances/precision": "instance precision", "instances/recall": "instance recall",
     "instances/paper_precision": "instance precision (paper rule)", "instances/paper_recall": "instance recall (paper rule)",
     "instances/average_precision": "instance average precision",
+    "instances/best_f1": "instance F1 at the best cut-off", "instances/best_f1_identity":
+        "instance F1 at the best cut-off (motif identity)",
     "motifs/recall": "motif recall", "motifs/n_redundant": "redundant motifs", "motifs/n_recovered": "motifs recovered",
     "motifs/n_passing": "motifs passing quality", "motifs/non_motif_patterns": "patterns matching no motif",
     "motifs/best_similarity_mean": "best similarity to a planted motif",

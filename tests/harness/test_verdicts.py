@@ -94,7 +94,7 @@ def test_a_route_above_the_positive_control_is_flagged(table):
 def test_the_control_is_held_to_its_best_cut_off():
     """A control whose rule calls a weak background match beside each site (F1 2/3) but whose best
     cut-off keeps the sites alone (F1 1): a route calling the sites alone (F1 1) beats the rule,
-    not the bound; one result table of results written before best_f1 existed has no bound rows."""
+    not the bound. Results written before best_f1 existed give no bound rows."""
     ones, twos = [1] * 200, [2] * 200
     rows = []
     for seed in (0, 1):
